@@ -1,0 +1,43 @@
+"""The AURA Digital Labs blog: a Flask app serving markdown posts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import cli
+from . import content
+from . import errors
+from . import templating
+from .config import DEFAULTS
+from .config import ROOT
+from .config import check_config
+from .extensions import cache
+from .views import api
+from .views import pages
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then FLASK_* environment (or ``test_config``), then checks."""
+    app = Flask(__name__, template_folder=ROOT / "templates", static_folder=ROOT / "static")
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_prefixed_env()
+    else:
+        app.config.from_mapping(test_config)
+    check_config(app.config)
+
+    if app.config["BLOG_PROXY_COUNT"]:
+        n = app.config["BLOG_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
+
+    cache.init_app(app)
+    content.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    return app

@@ -1,0 +1,115 @@
+"""Every setting the blog reads, with its default, and the start-up check."""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+#: The repository root: templates/, static/ and content/ live here.
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    # Folder of *.md posts; relative paths are taken from the repository root.
+    "BLOG_POSTS_DIR": "content/posts",
+    # Folder served at the site root, as Next.js serves public/ (/assets/... etc.).
+    "BLOG_PUBLIC_DIR": "static",
+    # Public URL of the home page, mount prefix included; "" = from each request.
+    "BLOG_SITE_URL": "",
+    # Site title, used in <title>, headers and feeds.
+    "BLOG_TITLE": "AURA Digital Labs",
+    # One-line description for meta tags and feeds.
+    "BLOG_DESCRIPTION": "Notes on AI, software and infrastructure from AURA Digital Labs.",
+    # Author used when a post names none.
+    "BLOG_AUTHOR": "AURA Digital Labs",
+    # IANA zone for dates written without an offset, and for display.
+    "BLOG_TIMEZONE": "UTC",
+    # Cards per listing page (the hero counts on page one).
+    "BLOG_POSTS_PER_PAGE": 10,
+    # Entries per feed.
+    "BLOG_FEED_LIMIT": 20,
+    # Show drafts and future-dated posts (for writing locally).
+    "BLOG_SHOW_DRAFTS": False,
+    # Let raw HTML in posts through unsanitized.
+    "BLOG_TRUST_HTML": False,
+    # Posts larger than this many bytes are invalid.
+    "BLOG_MAX_POST_BYTES": 2 * 1024 * 1024,
+    # Seconds between looks at the posts folder for changes (spec: visible within 2 s).
+    "BLOG_RELOAD_INTERVAL": 1.0,
+    # Number of proxies in front whose X-Forwarded-* headers are trusted (0 = none).
+    "BLOG_PROXY_COUNT": 0,
+    # Embedded per-process cache by default; RedisCache + CACHE_REDIS_URL for many hosts.
+    "CACHE_TYPE": "SimpleCache",
+    # Rendered pages are keyed by content version, so a long timeout is safe.
+    "CACHE_DEFAULT_TIMEOUT": 3600,
+    # Prefix for every key, so several blogs can share one Redis.
+    "CACHE_KEY_PREFIX": "blog:",
+}
+
+_BOOL_KEYS = ("BLOG_SHOW_DRAFTS", "BLOG_TRUST_HTML")
+_POSITIVE_INT_KEYS = ("BLOG_POSTS_PER_PAGE", "BLOG_FEED_LIMIT", "BLOG_MAX_POST_BYTES")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the blog cannot run with."""
+
+
+def resolve_dir(value: str | Path) -> Path:
+    """Return ``value`` as an absolute path, relative ones taken from ROOT."""
+    path = Path(value).expanduser()
+    return (path if path.is_absolute() else ROOT / path).resolve()
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | str) and str(value).strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(value, int | str) and str(value).strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{key} must be true or false, got {value!r}")
+
+
+def _as_int(key: str, value: Any, minimum: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a whole number, got {value!r}") from None
+    if number < minimum or isinstance(value, bool):
+        raise ConfigError(f"{key} must be at least {minimum}, got {value!r}")
+    return number
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Normalise and validate settings in place; raise ConfigError on a bad one."""
+    for key in _BOOL_KEYS:
+        config[key] = _as_bool(key, config[key])
+    for key in _POSITIVE_INT_KEYS:
+        config[key] = _as_int(key, config[key], 1)
+    config["BLOG_PROXY_COUNT"] = _as_int("BLOG_PROXY_COUNT", config["BLOG_PROXY_COUNT"], 0)
+    try:
+        config["BLOG_RELOAD_INTERVAL"] = float(config["BLOG_RELOAD_INTERVAL"])
+    except (TypeError, ValueError):
+        raise ConfigError("BLOG_RELOAD_INTERVAL must be a number of seconds") from None
+    try:
+        zoneinfo.ZoneInfo(str(config["BLOG_TIMEZONE"]))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"BLOG_TIMEZONE is not a known time zone: {config['BLOG_TIMEZONE']!r}") from None
+    config["BLOG_SITE_URL"] = _check_site_url(str(config["BLOG_SITE_URL"] or ""))
+    posts_dir = resolve_dir(config["BLOG_POSTS_DIR"])
+    if not posts_dir.is_dir():
+        raise ConfigError(f"BLOG_POSTS_DIR is not a folder: {posts_dir}")
+    config["BLOG_POSTS_DIR"] = posts_dir
+    config["BLOG_PUBLIC_DIR"] = resolve_dir(config["BLOG_PUBLIC_DIR"])
+    if not config.get("CACHE_TYPE"):
+        raise ConfigError("CACHE_TYPE must be set (SimpleCache, RedisCache, NullCache, ...)")
+
+
+def _check_site_url(url: str) -> str:
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"BLOG_SITE_URL must look like https://example.com/blog, got {url!r}")
+    return url.rstrip("/")

@@ -1,0 +1,268 @@
+"""The only module that reads BLOG_POSTS_DIR: scanning, the parsed-post memo and the index.
+
+Each worker keeps ``{path: (stat key, Post | PostError)}`` and looks at the folder at most
+every BLOG_RELOAD_INTERVAL seconds, so an edit shows within about a second everywhere and an
+unchanged file is never parsed again. ``content_version()`` fingerprints what is visible, and
+the response cache keys on it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import functools
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask import abort
+from flask import current_app
+
+from .markup import render_markdown
+from .posts import EncodingError
+from .posts import Post
+from .posts import PostError
+from .posts import SlugError
+from .posts import TooLargeError
+from .posts import normalize_slug
+from .posts import parse_post
+
+logger = logging.getLogger("blogapp.content")
+
+StatKey = tuple[int, int, int]
+
+
+def is_post_file(name: str) -> bool:
+    """True for ``*.md`` names that are not hidden files or editor leftovers."""
+    return name.endswith(".md") and not name.startswith((".", "#", "~")) and len(name) > 3
+
+
+@dataclass
+class Snapshot:
+    """Everything known about the folder at one moment; replaced whole, never edited."""
+
+    fingerprint: str
+    posts: list[Post]  # valid posts, newest first, hidden ones included
+    errors: list[PostError]
+    show_hidden: bool
+    _pending: list[dt.datetime] = field(default_factory=list)  # future dates, ascending
+    _views: dict[int, View] = field(default_factory=dict)
+
+    def view(self, now: dt.datetime) -> View:
+        """The posts visible at ``now``; computed once per publication boundary."""
+        passed = bisect.bisect_right(self._pending, now)
+        view = self._views.get(passed)
+        if view is None:
+            view = self._views[passed] = View.build(self, now, passed)
+        return view
+
+
+@dataclass
+class View:
+    version: str
+    posts: list[Post]
+    by_slug: dict[str, Post]
+    next_publication: dt.datetime | None
+
+    @functools.cached_property
+    def tags(self) -> dict[str, tuple[str, list[Post]]]:
+        """``{casefolded tag: (display name, posts newest first)}``, most used first."""
+        found: dict[str, tuple[str, list[Post]]] = {}
+        for post in self.posts:
+            for tag in post.tags:
+                found.setdefault(tag.casefold(), (tag, []))[1].append(post)
+        return dict(sorted(found.items(), key=lambda item: (-len(item[1][1]), item[0])))
+
+    @classmethod
+    def build(cls, snap: Snapshot, now: dt.datetime, passed: int) -> View:
+        if snap.show_hidden:
+            posts = list(snap.posts)
+        else:
+            posts = [p for p in snap.posts if not p.draft and p.date <= now]
+        pending = snap._pending[passed:]
+        return cls(
+            version=f"{snap.fingerprint}.{passed}",
+            posts=posts,
+            by_slug={p.slug: p for p in posts},
+            next_publication=pending[0] if pending else None,
+        )
+
+
+class ContentStore:
+    """Per-app, per-process state: the memo and the current snapshot."""
+
+    def __init__(self, app: Flask) -> None:
+        cfg = app.config
+        self.posts_dir: Path = cfg["BLOG_POSTS_DIR"]
+        self.max_bytes: int = cfg["BLOG_MAX_POST_BYTES"]
+        self.interval: float = cfg["BLOG_RELOAD_INTERVAL"]
+        self.show_hidden: bool = cfg["BLOG_SHOW_DRAFTS"]
+        self.timezone = ZoneInfo(cfg["BLOG_TIMEZONE"])
+        self.default_author: str = cfg["BLOG_AUTHOR"]
+        self.render: Callable = functools.partial(render_markdown, trust_html=cfg["BLOG_TRUST_HTML"])
+        self._memo: dict[str, tuple[StatKey, Post | PostError]] = {}
+        self._lock = threading.Lock()
+        self._checked = -float("inf")
+        self._snapshot: Snapshot | None = None
+
+    def snapshot(self) -> Snapshot:
+        """The current snapshot, rescanning the folder if the interval has passed."""
+        now = time.monotonic()
+        if self._snapshot is None or now - self._checked >= self.interval:
+            with self._lock:
+                if self._snapshot is None or now - self._checked >= self.interval:
+                    self._snapshot = self._rescan(self._snapshot)
+                    self._checked = time.monotonic()
+        return self._snapshot
+
+    def _rescan(self, old: Snapshot | None) -> Snapshot:
+        stats = self._list()
+        fingerprint = hashlib.blake2b(repr(sorted(stats.items())).encode(), digest_size=8).hexdigest()
+        if old is not None and old.fingerprint == fingerprint:
+            return old
+        memo = {}
+        for path, key in stats.items():
+            cached = self._memo.get(path)
+            if cached is None or cached[0] != key:
+                cached = (key, self._load(path, key[1]))
+                if isinstance(cached[1], PostError):
+                    logger.warning("invalid post %s", cached[1])
+            memo[path] = cached
+        self._memo = memo
+        return self._index(fingerprint, [value for _, value in memo.values()])
+
+    def _list(self) -> dict[str, StatKey]:
+        """Stat every candidate post file; the only directory scan."""
+        root = str(self.posts_dir)
+        found: dict[str, StatKey] = {}
+        try:
+            entries = list(os.scandir(root))
+        except OSError as exc:
+            logger.error("cannot read BLOG_POSTS_DIR %s: %s", root, exc)
+            return found
+        for entry in entries:
+            if not is_post_file(entry.name):
+                continue
+            try:
+                if entry.is_symlink() and not _inside(entry.path, root):
+                    continue
+                if not entry.is_file():
+                    continue
+                st = entry.stat()
+            except OSError:
+                continue
+            found[entry.path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+        return found
+
+    def _load(self, path: str, size: int) -> Post | PostError:
+        name = os.path.basename(path)
+        try:
+            if size > self.max_bytes:
+                raise TooLargeError(path, f"file is {size} bytes, over BLOG_MAX_POST_BYTES ({self.max_bytes})")
+            with open(path, "rb") as fh:
+                data = fh.read(self.max_bytes + 1)
+            if len(data) > self.max_bytes:
+                raise TooLargeError(path, f"file is over BLOG_MAX_POST_BYTES ({self.max_bytes})")
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise EncodingError(path, f"not UTF-8 (byte {exc.start})") from None
+            return parse_post(
+                text,
+                path,
+                self.render,
+                slug=normalize_slug(name[:-3]),
+                timezone=self.timezone,
+                default_author=self.default_author,
+            )
+        except PostError as err:
+            return err
+        except OSError as exc:
+            return PostError(path, f"cannot read: {exc.strerror or exc}")
+
+    def _index(self, fingerprint: str, loaded: list[Post | PostError]) -> Snapshot:
+        errors = [item for item in loaded if isinstance(item, PostError)]
+        posts: list[Post] = []
+        claimed: dict[str, Post] = {}
+        for post in sorted((p for p in loaded if isinstance(p, Post)), key=lambda p: p.source):
+            other = claimed.get(post.slug)
+            if other is not None:
+                err = SlugError(post.source, f"slug {post.slug!r} is already used by {other.source}")
+                logger.warning("invalid post %s", err)
+                errors.append(err)
+                continue
+            claimed[post.slug] = post
+            posts.append(post)
+        posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
+        pending = sorted(p.date for p in posts if not p.draft)
+        errors.sort(key=lambda e: e.path)
+        return Snapshot(fingerprint, posts, errors, self.show_hidden, _pending=pending)
+
+
+def _inside(path: str, root: str) -> bool:
+    real = os.path.realpath(path)
+    return real.startswith(os.path.realpath(root) + os.sep)
+
+
+def init_app(app: Flask) -> None:
+    """Attach a ContentStore to ``app``."""
+    app.extensions["blog_content"] = ContentStore(app)
+
+
+def _view() -> View:
+    store: ContentStore = current_app.extensions["blog_content"]
+    return store.snapshot().view(dt.datetime.now(dt.UTC))
+
+
+def get_posts() -> list[Post]:
+    """Visible posts, newest first."""
+    return _view().posts
+
+
+def get_post(slug: str) -> Post | None:
+    """The visible post with this slug, or None."""
+    return _view().by_slug.get(normalize_slug(slug))
+
+
+def get_post_or_404(slug: str) -> Post:
+    """The visible post with this slug.
+
+    :raise NotFound: when no visible post has it (missing, invalid, draft or future).
+    """
+    post = get_post(slug)
+    if post is None:
+        abort(404, f"No post {slug!r}.")
+    return post
+
+
+def get_tag(tag: str) -> tuple[str, list[Post]] | None:
+    """``(display name, posts)`` for a tag, matched without regard to case."""
+    return _view().tags.get(" ".join(tag.split()).casefold())
+
+
+def get_tags() -> dict[str, tuple[str, list[Post]]]:
+    """Every tag with its posts, most used first."""
+    return _view().tags
+
+
+def invalid_posts() -> list[PostError]:
+    """Every post file that could not be used, sorted by path."""
+    return current_app.extensions["blog_content"].snapshot().errors
+
+
+def content_version() -> str:
+    """A short fingerprint that changes whenever what the site shows changes."""
+    return _view().version
+
+
+def next_publication() -> dt.datetime | None:
+    """When the next future-dated post becomes visible, if any."""
+    return _view().next_publication

@@ -1,0 +1,113 @@
+"""Markdown to safe HTML: CommonMark + GFM tables/strikethrough/autolinks, footnotes,
+heading ids, one-level heading shift, Pygments highlighting and nh3 sanitizing.
+
+The only module that imports the markdown, highlighting and sanitizer libraries.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markupsafe import Markup
+from markupsafe import escape
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+_LANG_RE = re.compile(r"[^\w+#.-]")
+
+#: Tags and attributes a post may use once sanitized (ammonia's defaults plus
+#: what our renderer emits: heading ids, footnote ids, code classes, table align).
+_TAGS = set(nh3.ALLOWED_TAGS) | {"section", "figure", "figcaption", "details", "summary"}
+_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "*": {"class", "id", "title", "lang", "dir"},
+    "a": {"href", "hreflang", "title"},
+    "img": {"src", "alt", "title", "width", "height", "loading"},
+    "ol": {"start", "reversed", "type"},
+    "li": {"value"},
+    "th": {"style", "colspan", "rowspan", "scope"},
+    "td": {"style", "colspan", "rowspan"},
+    "pre": {"data-lang"},
+    "input": {"type", "checked", "disabled"},
+}
+
+
+def _highlight(code: str, lang: str, _attrs: str) -> str:
+    """Return a highlighted ``<pre>`` block, or "" to let markdown-it escape it plainly.
+
+    A language Pygments does not know keeps its label but is not coloured.
+    """
+    lang = _LANG_RE.sub("", lang.strip().split(" ")[0].lower()) if lang else ""
+    if not lang:
+        return ""
+    try:
+        lexer = get_lexer_by_name(lang)
+    except ClassNotFound:
+        body = str(escape(code))
+    else:
+        body = highlight(code, lexer, _FORMATTER)
+    # Starting with "<pre" tells markdown-it to use this block as it is.
+    return f'<pre class="highlight" data-lang="{lang}"><code class="language-{lang}">{body}</code></pre>'
+
+
+def _shift_headings(state: StateCore) -> None:
+    """Move every heading one level down: the page's only h1 is the post title."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            level = min(int(token.tag[1]) + 1, 6)
+            token.tag = f"h{level}"
+
+
+def _new_renderer() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True, "linkify": True, "highlight": _highlight})
+    md.enable(["table", "strikethrough", "linkify"])
+    md.use(footnote_plugin)
+    md.use(anchors_plugin, min_level=1, max_level=6)
+    md.core.ruler.push("shift_headings", _shift_headings)
+    return md
+
+
+_local = threading.local()
+
+
+def _renderer() -> MarkdownIt:
+    # One renderer per thread: markdown-it keeps no per-call state on the
+    # instance, but a per-thread copy keeps gthread workers safe regardless.
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = _new_renderer()
+    return md
+
+
+def sanitize_html(raw: str) -> str:
+    """Strip scripts, event handlers, ``javascript:`` URLs and unknown tags."""
+    return nh3.clean(
+        raw,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        filter_style_properties={"text-align"},
+        link_rel="noopener",
+    )
+
+
+def render_markdown(text: str, *, trust_html: bool = False) -> Markup:
+    """Render a post body to HTML, sanitized unless ``trust_html``."""
+    raw = _renderer().render(text)
+    return Markup(raw if trust_html else sanitize_html(raw))
+
+
+def markdown_to_text(text: str) -> str:
+    """Render markdown and keep only its words, for excerpts and meta tags."""
+    raw = _renderer().render(text)
+    plain = nh3.clean(raw, tags=set(), clean_content_tags={"script", "style", "sup"})
+    return " ".join(html.unescape(plain).split())

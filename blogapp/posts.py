@@ -1,0 +1,281 @@
+"""The Post record and parse_post(): front matter + markdown text in, Post or PostError out.
+
+Pure: no Flask, no file access. content.py reads the files and hands the text here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+from markupsafe import Markup
+
+from .markup import markdown_to_text
+
+#: Fields a post cannot do without.
+REQUIRED_FIELDS = ("title", "date")
+#: Front-matter keys Post turns into attributes; the rest stay in Post.meta.
+KNOWN_FIELDS = frozenset(
+    {"title", "date", "excerpt", "coverImage", "ogImage", "author", "tags", "category"}
+    | {"draft", "preview", "slug", "updated", "lastModified"}
+)
+EXCERPT_LENGTH = 200
+
+_HANDLER = YAMLHandler()
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LEADING_H1 = re.compile(r"\A\s*#[ \t]+(?P<text>.+?)[ \t]*#*[ \t]*(?:\r?\n|\Z)")
+
+
+class PostError(ValueError):
+    """A post file that cannot be used; ``str()`` is the ``path: reason`` line."""
+
+    def __init__(self, path: str, reason: str, line: int | None = None) -> None:
+        super().__init__(path, reason, line)
+        self.path = path
+        self.reason = reason
+        self.line = line
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
+
+
+class FrontMatterError(PostError):
+    """The front matter is not YAML, or not a mapping."""
+
+
+class MissingFieldError(PostError):
+    """A required field is absent or blank."""
+
+
+class BadDateError(PostError):
+    """``date`` (or ``updated``) is not a date."""
+
+
+class EmptyPostError(PostError):
+    """The file, or the body after the front matter, is empty."""
+
+
+class TooLargeError(PostError):
+    """The file is larger than ``BLOG_MAX_POST_BYTES``."""
+
+
+class EncodingError(PostError):
+    """The file is not UTF-8."""
+
+
+class SlugError(PostError):
+    """The slug is unusable, or another file already claims it."""
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    picture: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Post:
+    """One valid post. ``html`` and ``excerpt`` are rendered on first use and kept."""
+
+    slug: str
+    title: str
+    date: dt.datetime
+    updated: dt.datetime | None
+    author: Author
+    tags: tuple[str, ...]
+    category: str | None
+    cover_image: str | None
+    og_image: str | None
+    draft: bool
+    body: str
+    source: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    excerpt_source: str | None = None
+    render: Callable[[str], Markup] = field(default=Markup, repr=False)
+
+    @cached_property
+    def html(self) -> Markup:
+        return self.render(self.body)
+
+    @cached_property
+    def excerpt(self) -> str:
+        """Plain-text excerpt: the front matter's, or the body's first words."""
+        if self.excerpt_source:
+            return markdown_to_text(self.excerpt_source)
+        return truncate_words(markdown_to_text(self.body), EXCERPT_LENGTH)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.meta[key]
+
+
+def truncate_words(text: str, limit: int) -> str:
+    """Cut ``text`` at a word boundary at most ``limit`` characters long, adding an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.-")
+    return cut + "…"
+
+
+def normalize_slug(value: str) -> str:
+    """Slugs compare in NFC, so a macOS (NFD) file name matches its URL."""
+    return unicodedata.normalize("NFC", value)
+
+
+def parse_post(
+    text: str,
+    source: str,
+    render: Callable[[str], Markup],
+    *,
+    slug: str,
+    timezone: ZoneInfo,
+    default_author: str,
+) -> Post:
+    """Build a Post from a file's text; ``slug`` is the file name without ``.md``.
+
+    :raise PostError: naming ``source`` (and the YAML line) when the post is unusable.
+    """
+    if not text.strip():
+        raise EmptyPostError(source, "file is empty")
+    meta, body = _split(text, source)
+    missing = [name for name in REQUIRED_FIELDS if _blank(meta.get(name))]
+    if missing:
+        raise MissingFieldError(source, f"missing required field {', '.join(map(repr, missing))}")
+    title = " ".join(str(meta["title"]).split())
+    body = _drop_title_heading(body, title)
+    if not body.strip():
+        raise EmptyPostError(source, "post has no body")
+    return Post(
+        slug=_slug(meta.get("slug"), slug, source),
+        title=title,
+        date=parse_date(meta["date"], timezone, source, "date"),
+        updated=_updated(meta, timezone, source),
+        author=_author(meta.get("author"), default_author),
+        tags=parse_tags(meta.get("tags")),
+        category=_optional_str(meta.get("category")),
+        cover_image=_optional_str(meta.get("coverImage")),
+        og_image=_og_image(meta.get("ogImage")),
+        draft=meta.get("draft") is True or meta.get("preview") is True,
+        body=body,
+        source=source,
+        meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
+        excerpt_source=_optional_str(meta.get("excerpt")),
+        render=render,
+    )
+
+
+def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    leading_lines = text[: len(text) - len(text.lstrip())].count("\n")
+    text = text.lstrip()
+    start = _HANDLER.FM_BOUNDARY.match(text)
+    if start is None:
+        raise FrontMatterError(source, "no front matter: the file must start with a '---' line")
+    try:
+        front, body = _HANDLER.split(text)
+    except ValueError:
+        raise FrontMatterError(source, "front matter is not closed by a '---' line", 1) from None
+    try:
+        meta = yaml.load(front, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = leading_lines + text[: start.end()].count("\n") + mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise FrontMatterError(source, f"front matter is not valid YAML: {problem}", line) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # PyYAML's constructors raise these for e.g. "2024-13-01" or unhashable keys.
+        raise FrontMatterError(source, f"front matter has a bad value: {exc}") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise FrontMatterError(source, f"front matter must be a mapping, got {type(meta).__name__}")
+    return {str(k): v for k, v in meta.items()}, body.strip("\n")
+
+
+def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.datetime:
+    """Turn a YAML date, datetime or ISO 8601 string into an aware datetime."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise BadDateError(source, f"{name} is not an ISO 8601 date: {text!r}") from None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=timezone)
+    raise BadDateError(source, f"{name} is not a date: {value!r}")
+
+
+def parse_tags(value: Any) -> tuple[str, ...]:
+    """Tags from a list or a comma-separated string: trimmed, de-duplicated, '/' made '-'."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
+    tags: dict[str, str] = {}
+    for item in items:
+        if item is None or isinstance(item, dict | list):
+            continue
+        tag = " ".join(str(item).replace("/", "-").split())
+        if tag:
+            tags.setdefault(tag.casefold(), tag)
+    return tuple(tags.values())
+
+
+def _updated(meta: dict[str, Any], timezone: ZoneInfo, source: str) -> dt.datetime | None:
+    for name in ("updated", "lastModified"):
+        if not _blank(meta.get(name)):
+            return parse_date(meta[name], timezone, source, name)
+    return None
+
+
+def _slug(override: Any, default: str, source: str) -> str:
+    slug = default if _blank(override) else str(override).strip()
+    if "/" in slug or slug in (".", ".."):
+        raise SlugError(source, f"slug may not contain '/' or be '.' or '..': {slug!r}")
+    return normalize_slug(slug)
+
+
+def _author(value: Any, default: str) -> Author:
+    if isinstance(value, dict) and not _blank(value.get("name")):
+        return Author(str(value["name"]).strip(), _optional_str(value.get("picture")))
+    if isinstance(value, str) and value.strip():
+        return Author(value.strip())
+    return Author(default)
+
+
+def _og_image(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return _optional_str(value.get("url"))
+    return _optional_str(value)
+
+
+def _optional_str(value: Any) -> str | None:
+    if _blank(value) or isinstance(value, dict | list):
+        return None
+    return str(value).strip()
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _drop_title_heading(body: str, title: str) -> str:
+    """Drop a leading ``# Heading`` that only repeats the title (the page shows it as h1)."""
+    match = _LEADING_H1.match(body)
+    if match and _comparable(match["text"]) == _comparable(title):
+        return body[match.end() :].lstrip("\n")
+    return body
+
+
+def _comparable(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())

@@ -1,0 +1,146 @@
+"""Template helpers: date filters, URL helpers (absolute, public assets) and site context."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask import current_app
+from flask import request
+from flask import url_for
+from markupsafe import Markup
+from werkzeug.security import safe_join
+
+from .posts import Post
+
+_ROOT_URL_ATTR = re.compile(r'(\s(?:src|href)=")(/(?!/))')
+
+
+def display_date(value: dt.datetime) -> str:
+    """'December 24, 2024', in the site's time zone."""
+    local = value.astimezone(ZoneInfo(current_app.config["BLOG_TIMEZONE"]))
+    return f"{local:%B} {local.day}, {local.year}"
+
+
+def iso_date(value: dt.datetime) -> str:
+    """RFC 3339 / ISO 8601 with offset, for ``<time datetime>`` and JSON."""
+    return value.isoformat(timespec="seconds")
+
+
+def site_base() -> str:
+    """Absolute URL of the home page without a trailing slash, mount prefix included."""
+    configured = current_app.config["BLOG_SITE_URL"]
+    if configured:
+        return configured
+    return request.host_url.rstrip("/") + request.script_root
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL for ``endpoint``, based on BLOG_SITE_URL when it is set."""
+    path = url_for(endpoint, **values)
+    return absolute_path(path[len(request.script_root) :] if path.startswith(request.script_root) else path)
+
+
+def absolute_path(path: str) -> str:
+    """Make a root-relative path of this app (``/posts/x``) absolute; full URLs pass through."""
+    if "://" in path or path.startswith("//"):
+        return path
+    return site_base() + "/" + path.lstrip("/")
+
+
+def public_url(path: str) -> str:
+    """URL for a post's asset path such as ``/assets/blog/x.jpg`` (prefixed when mounted)."""
+    if "://" in path or path.startswith("//") or path.startswith("data:"):
+        return path
+    return request.script_root + "/" + path.lstrip("/")
+
+
+def public_file_exists(path: str | None) -> bool:
+    """True when ``path`` is a remote URL or a file inside BLOG_PUBLIC_DIR."""
+    if not path:
+        return False
+    if "://" in path or path.startswith("//"):
+        return True
+    return resolve_public_file(path.split("?", 1)[0].split("#", 1)[0]) is not None
+
+
+def resolve_public_file(path: str) -> str | None:
+    """The real file under BLOG_PUBLIC_DIR for ``path``, or None (never outside it)."""
+    root = os.path.realpath(current_app.config["BLOG_PUBLIC_DIR"])
+    relative = path.lstrip("/")
+    if not relative or "\x00" in relative or any(part.startswith(".") for part in relative.split("/")):
+        return None
+    joined = safe_join(root, relative)
+    if joined is None:
+        return None
+    real = os.path.realpath(joined)
+    if not real.startswith(root + os.sep) or not os.path.isfile(real):
+        return None
+    return real
+
+
+def prefix_root_urls(html: Markup) -> Markup:
+    """Give root-relative ``src``/``href`` in post HTML the mount prefix (``/blog``)."""
+    prefix = request.script_root
+    if not prefix:
+        return html
+    return Markup(_ROOT_URL_ATTR.sub(lambda m: m.group(1) + prefix + m.group(2), str(html)))
+
+
+def cover_url(post: Post) -> str:
+    """The post's cover, or its generated placeholder when it has none or the file is missing."""
+    if public_file_exists(post.cover_image):
+        return public_url(post.cover_image)  # type: ignore[arg-type]
+    return url_for("pages.cover", slug=post.slug)
+
+
+def share_image_url(post: Post) -> str:
+    """Absolute Open Graph image: ogImage, else the cover, else the placeholder."""
+    for candidate in (post.og_image, post.cover_image):
+        if public_file_exists(candidate):
+            return absolute_path(candidate)  # type: ignore[arg-type]
+    return absolute_url("pages.cover", slug=post.slug)
+
+
+def avatar_url(post: Post) -> str | None:
+    """The author's picture URL, or None when it is missing (the template shows initials)."""
+    picture = post.author.picture
+    return public_url(picture) if public_file_exists(picture) else None
+
+
+def initials(name: str) -> str:
+    """'AURA Digital Labs' -> 'AD'."""
+    letters = [word[0] for word in name.split() if word[:1].isalnum()]
+    return "".join(letters[:2]).upper() or "?"
+
+
+def init_app(app: Flask) -> None:
+    """Register filters, globals and the site context processor."""
+    app.jinja_env.filters.update(
+        display_date=display_date,
+        iso_date=iso_date,
+        initials=initials,
+        prefix_root_urls=prefix_root_urls,
+    )
+    app.jinja_env.globals.update(
+        absolute_url=absolute_url,
+        public_url=public_url,
+        cover_url=cover_url,
+        share_image_url=share_image_url,
+        avatar_url=avatar_url,
+    )
+
+    @app.context_processor
+    def site_context() -> dict[str, Any]:
+        cfg = current_app.config
+        return {
+            "site": {
+                "title": cfg["BLOG_TITLE"],
+                "description": cfg["BLOG_DESCRIPTION"],
+                "author": cfg["BLOG_AUTHOR"],
+            }
+        }
