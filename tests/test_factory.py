@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from blogapp import create_app
+from blogapp.config import DEFAULTS
+from blogapp.config import ConfigError
+
+
+def test_config_from_test_config(config):
+    assert create_app(config).testing
+    assert not create_app({**config, "TESTING": False}).testing
+
+
+def test_environment_overrides_defaults(monkeypatch, posts_dir):
+    monkeypatch.setenv("FLASK_BLOG_POSTS_DIR", str(posts_dir))
+    monkeypatch.setenv("FLASK_BLOG_POSTS_PER_PAGE", "3")
+    monkeypatch.setenv("FLASK_BLOG_TITLE", "Env Title")
+    app = create_app()
+    assert app.config["BLOG_POSTS_PER_PAGE"] == 3
+    assert app.config["BLOG_TITLE"] == "Env Title"
+    assert app.config["BLOG_POSTS_DIR"] == Path(posts_dir).resolve()
+
+
+def test_test_config_ignores_environment(monkeypatch, config):
+    monkeypatch.setenv("FLASK_BLOG_TITLE", "From the shell")
+    assert create_app(config).config["BLOG_TITLE"] == DEFAULTS["BLOG_TITLE"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("BLOG_POSTS_PER_PAGE", 0),
+        ("BLOG_POSTS_PER_PAGE", "many"),
+        ("BLOG_FEED_LIMIT", -1),
+        ("BLOG_TIMEZONE", "Mars/Olympus"),
+        ("BLOG_SITE_URL", "example.com/blog"),
+        ("BLOG_SITE_URL", "ftp://example.com"),
+        ("BLOG_SHOW_DRAFTS", "perhaps"),
+        ("BLOG_POSTS_DIR", "/no/such/folder"),
+        ("CACHE_TYPE", ""),
+    ],
+)
+def test_bad_settings_fail_at_startup(config, key, value):
+    with pytest.raises(ConfigError, match=key):
+        create_app({**config, key: value})
+
+
+def test_site_url_trailing_slash_dropped(config):
+    app = create_app({**config, "BLOG_SITE_URL": "https://example.com/blog/"})
+    assert app.config["BLOG_SITE_URL"] == "https://example.com/blog"
+
+
+def test_relative_dirs_resolve_against_repository_root(config):
+    app = create_app({**config, "BLOG_POSTS_DIR": "content/posts"})
+    assert app.config["BLOG_POSTS_DIR"] == (Path(__file__).parent.parent / "content" / "posts").resolve()
+
+
+def test_every_setting_is_documented():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [key for key in DEFAULTS if f"`{key}`" not in readme]
+    assert not missing, f"settings missing from README.md: {missing}"
