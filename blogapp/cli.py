@@ -5,11 +5,13 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask import current_app
+from flask.cli import with_appcontext
 
 from . import content
 
 
 @click.command("check")
+@with_appcontext
 def check_command() -> None:
     """Read every post; print one 'path: reason' line per problem; exit 1 if any."""
     errors = content.invalid_posts()

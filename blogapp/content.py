@@ -192,7 +192,8 @@ class ContentStore:
         errors = [item for item in loaded if isinstance(item, PostError)]
         posts: list[Post] = []
         claimed: dict[str, Post] = {}
-        for post in sorted((p for p in loaded if isinstance(p, Post)), key=lambda p: p.source):
+        # A file named after the slug keeps it over a `slug:` override that claims it too.
+        for post in sorted((p for p in loaded if isinstance(p, Post)), key=_claim_order):
             other = claimed.get(post.slug)
             if other is not None:
                 err = SlugError(post.source, f"slug {post.slug!r} is already used by {other.source}")
@@ -205,6 +206,10 @@ class ContentStore:
         pending = sorted(p.date for p in posts if not p.draft)
         errors.sort(key=lambda e: e.path)
         return Snapshot(fingerprint, posts, errors, self.show_hidden, _pending=pending)
+
+
+def _claim_order(post: Post) -> tuple[bool, str]:
+    return normalize_slug(os.path.basename(post.source)[:-3]) != post.slug, post.source
 
 
 def _inside(path: str, root: str) -> bool:

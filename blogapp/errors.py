@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask import render_template
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import SecurityError
 
 
 def _render(error: HTTPException) -> tuple[str, int]:
@@ -19,6 +20,9 @@ def init_app(app: Flask) -> None:
 
 
 def _handle_http(error: HTTPException):  # type: ignore[no-untyped-def]
+    if isinstance(error, SecurityError):
+        # An untrusted Host (TRUSTED_HOSTS): no URL can be built, so answer plainly.
+        return error.get_response()
     body, code = _render(error)
     response = error.get_response()
     response.set_data(body)

@@ -1,0 +1,26 @@
+"""gunicorn settings, read by ``gunicorn wsgi:app`` from the repository root.
+
+Every value can still be overridden on the command line (``--bind``, ``--workers`` ...).
+"""
+
+import multiprocessing
+import os
+
+#: Listen on all interfaces at $PORT (8000 by default), as container platforms expect.
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+#: One process per core plus one by default; WEB_CONCURRENCY overrides (Heroku convention).
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
+#: Threads per worker: keep-alive and slow clients do not block a whole process.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+#: Access log to stdout, errors to stderr, for the process manager to collect.
+accesslog = "-"
+errorlog = "-"
+#: Each worker builds its own app (and its own in-process cache): no shared state to fork.
+preload_app = False
+#: Seconds a worker may take on one request before the master replaces it.
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+#: Forwarded headers are handled by the app's BLOG_PROXY_COUNT, not by gunicorn.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
