@@ -16,7 +16,9 @@ from .config import ROOT
 from .config import check_config
 from .extensions import cache
 from .views import api
+from .views import feeds
 from .views import pages
+from .views import sitemap
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -39,5 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(sitemap.bp)
     app.register_blueprint(pages.bp)
     return app

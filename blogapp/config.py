@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "BLOG_DESCRIPTION": "Notes on AI, software and infrastructure from AURA Digital Labs.",
     # Author used when a post names none.
     "BLOG_AUTHOR": "AURA Digital Labs",
+    # Language of the posts (html lang, feeds).
+    "BLOG_LANGUAGE": "en",
     # IANA zone for dates written without an offset, and for display.
     "BLOG_TIMEZONE": "UTC",
     # Cards per listing page (the hero counts on page one).

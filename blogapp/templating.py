@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from html import unescape
 from typing import Any
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -13,11 +15,13 @@ from flask import current_app
 from flask import request
 from flask import url_for
 from markupsafe import Markup
+from markupsafe import escape
 from werkzeug.security import safe_join
 
 from .posts import Post
 
 _ROOT_URL_ATTR = re.compile(r'(\s(?:src|href)=")(/(?!/))')
+_URL_ATTR = re.compile(r'(\s(?:src|href)=")([^"]*)(")')
 
 
 def display_date(value: dt.datetime) -> str:
@@ -89,6 +93,24 @@ def prefix_root_urls(html: Markup) -> Markup:
     if not prefix:
         return html
     return Markup(_ROOT_URL_ATTR.sub(lambda m: m.group(1) + prefix + m.group(2), str(html)))
+
+
+def absolutize_urls(html: str, page_url: str) -> str:
+    """Make every ``href``/``src`` in ``html`` absolute (feed readers ignore xml:base).
+
+    Root-relative paths are app paths (``/assets/x.jpg``) and go on the site base; other
+    relative ones (``img.png``, ``#fn1``) resolve against ``page_url``.
+    """
+
+    def fix(match: re.Match[str]) -> str:
+        value = unescape(match.group(2))
+        if value.startswith("/") and not value.startswith("//"):
+            value = absolute_path(value)
+        else:
+            value = urljoin(page_url, value)
+        return match.group(1) + str(escape(value)) + match.group(3)
+
+    return _URL_ATTR.sub(fix, html)
 
 
 def cover_url(post: Post) -> str:

@@ -1,0 +1,232 @@
+"""Feeds: RSS 2.0, Atom 1.0 and JSON Feed 1.1, for the whole site and per tag."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import mimetypes
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import request
+from lxml import etree
+from werkzeug.wrappers import Response
+
+from .. import content
+from ..extensions import cached_page
+from ..posts import Post
+from ..templating import absolute_url
+from ..templating import absolutize_urls
+from ..templating import resolve_public_file
+from ..templating import share_image_url
+from ..templating import site_base
+
+bp = Blueprint("feeds", __name__)
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+JSON_TYPE = "application/feed+json; charset=utf-8"
+#: Characters XML 1.0 forbids; a stray one in a post must not break the feed.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def xml_text(value: str) -> str:
+    """Drop characters that XML 1.0 cannot carry."""
+    return _XML_ILLEGAL.sub("", value)
+
+
+def _selection(tag: str | None) -> tuple[str | None, list[Post]]:
+    """(tag display name, newest BLOG_FEED_LIMIT posts) for the site or one tag."""
+    limit = current_app.config["BLOG_FEED_LIMIT"]
+    if tag is None:
+        return None, content.get_posts()[:limit]
+    found = content.get_tag(tag)
+    if found is None:
+        abort(404, f"No posts are tagged {tag!r}.")
+    return found[0], found[1][:limit]
+
+
+def entry_id(post: Post) -> str:
+    """Stable id: the front matter's ``id:`` if given (a renamed post keeps it), else the permalink."""
+    return str(post.meta.get("id") or absolute_url("pages.post", slug=post.slug))
+
+
+def entry_updated(post: Post) -> dt.datetime:
+    return post.updated or post.date
+
+
+def feed_updated(posts: list[Post]) -> dt.datetime:
+    """The newest entry's date: never the request or build time."""
+    return max((entry_updated(p) for p in posts), default=_EPOCH)
+
+
+def entry_html(post: Post) -> str:
+    """The post's sanitized HTML with every relative href/src made absolute."""
+    return xml_text(absolutize_urls(str(post.html), absolute_url("pages.post", slug=post.slug)))
+
+
+def _feed_meta(tag: str | None, endpoint: str) -> dict[str, str]:
+    site = current_app.config["BLOG_TITLE"]
+    values = {"tag": tag} if tag else {}
+    return {
+        "title": f"{site}: {tag}" if tag else site,
+        "description": (f"Posts tagged {tag} on {site}." if tag else current_app.config["BLOG_DESCRIPTION"]),
+        "home": absolute_url("pages.tag", tag=tag) if tag else site_base() + "/",
+        "self": absolute_url(endpoint, **values),
+    }
+
+
+def _generator(tag: str | None, posts: list[Post], endpoint: str) -> FeedGenerator:
+    meta = _feed_meta(tag, endpoint)
+    fg = FeedGenerator()
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.id(meta["home"])
+    fg.title(xml_text(meta["title"]))
+    fg.description(xml_text(meta["description"]))
+    fg.subtitle(xml_text(meta["description"]))
+    fg.link(href=meta["home"], rel="alternate", type="text/html")
+    fg.link(href=meta["self"], rel="self")
+    fg.language(current_app.config["BLOG_LANGUAGE"])
+    fg.author({"name": current_app.config["BLOG_AUTHOR"]})
+    fg.generator("AURA blog (feedgen)")
+    fg.updated(feed_updated(posts))
+    fg.lastBuildDate(feed_updated(posts))
+    for post in posts:
+        _add_entry(fg, post)
+    return fg
+
+
+def _add_entry(fg: FeedGenerator, post: Post) -> None:
+    link = absolute_url("pages.post", slug=post.slug)
+    fe = fg.add_entry(order="append")
+    fe.id(entry_id(post))
+    fe.guid(entry_id(post), permalink=entry_id(post) == link)
+    fe.title(xml_text(post.title))
+    fe.link(href=link, rel="alternate", type="text/html")
+    fe.summary(xml_text(post.excerpt))
+    fe.description(xml_text(post.excerpt))
+    fe.content(entry_html(post), type="html")
+    fe.author({"name": xml_text(post.author.name)})
+    fe.dc.dc_creator(xml_text(post.author.name))
+    fe.published(post.date)
+    fe.updated(entry_updated(post))
+    for tag in post.tags:
+        fe.category(term=xml_text(tag), label=xml_text(tag))
+    image = _cover_file(post)
+    if image:
+        url, length, mimetype = image
+        fe.enclosure(url=url, length=str(length), type=mimetype)
+
+
+def _cover_file(post: Post) -> tuple[str, int, str] | None:
+    """(absolute URL, bytes, type) of the post's local cover or og image, for enclosures."""
+    for candidate in (post.cover_image, post.og_image):
+        if candidate and "://" not in candidate:
+            path = resolve_public_file(candidate.split("?", 1)[0])
+            if path:
+                mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                return share_image_url(post), os.path.getsize(path), mimetype
+    return None
+
+
+def _respond(body: bytes, mimetype: str, posts: list[Post]) -> Response:
+    response = Response(body, content_type=mimetype)
+    response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
+    response.last_modified = feed_updated(posts)
+    return response
+
+
+def conditional(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Answer If-None-Match / If-Modified-Since with 304 from the (cached) response."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        response = view(*args, **kwargs)
+        return response.make_conditional(request)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def rss(tag: str | None = None) -> Response:
+    """RSS 2.0 with the full post in content:encoded."""
+    name, posts = _selection(tag)
+    fg = _generator(name, posts, "feeds.tag_rss" if tag else "feeds.rss")
+    return _respond(fg.rss_str(pretty=True), RSS_TYPE, posts)
+
+
+def atom(tag: str | None = None) -> Response:
+    """Atom 1.0 with the full post as html content."""
+    name, posts = _selection(tag)
+    fg = _generator(name, posts, "feeds.tag_atom" if tag else "feeds.atom")
+    return _respond(_fix_atom_links(fg.atom_str(pretty=True), posts), ATOM_TYPE, posts)
+
+
+def _fix_atom_links(xml: bytes, posts: list[Post]) -> bytes:
+    """Give entry links their ``rel``, ``type`` and ``length``.
+
+    feedgen 1.0.0 drops them on entries, which would make a cover enclosure a second
+    alternate link; entries come out in ``posts`` order, one permalink then the cover.
+    """
+    root = etree.fromstring(xml)
+    for entry, post in zip(root.iterfind(f"{{{ATOM_NS}}}entry"), posts, strict=True):
+        links = entry.findall(f"{{{ATOM_NS}}}link")
+        links[0].attrib.update({"rel": "alternate", "type": "text/html"})
+        cover = _cover_file(post)
+        if cover and len(links) > 1:
+            links[1].attrib.update({"rel": "enclosure", "type": cover[2], "length": str(cover[1])})
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def json_feed(tag: str | None = None) -> Response:
+    """JSON Feed 1.1."""
+    name, posts = _selection(tag)
+    meta = _feed_meta(name, "feeds.tag_json" if tag else "feeds.json_feed")
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": meta["title"],
+        "home_page_url": meta["home"],
+        "feed_url": meta["self"],
+        "description": meta["description"],
+        "language": current_app.config["BLOG_LANGUAGE"],
+        "authors": [{"name": current_app.config["BLOG_AUTHOR"]}],
+        "items": [_json_item(post) for post in posts],
+    }
+    body = json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8")
+    return _respond(body, JSON_TYPE, posts)
+
+
+def _json_item(post: Post) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": entry_id(post),
+        "url": absolute_url("pages.post", slug=post.slug),
+        "title": post.title,
+        "content_html": entry_html(post),
+        "summary": post.excerpt,
+        "image": share_image_url(post),
+        "date_published": post.date.isoformat(),
+        "date_modified": entry_updated(post).isoformat(),
+        "authors": [{"name": post.author.name}],
+        "tags": list(post.tags),
+    }
+    return item
+
+
+for _rule, _endpoint, _fn in (
+    ("/feed.xml", "rss", rss),
+    ("/atom.xml", "atom", atom),
+    ("/feed.json", "json_feed", json_feed),
+    ("/tags/<tag>/feed.xml", "tag_rss", rss),
+    ("/tags/<tag>/atom.xml", "tag_atom", atom),
+    ("/tags/<tag>/feed.json", "tag_json", json_feed),
+):
+    bp.add_url_rule(_rule, _endpoint, conditional(cached_page(_fn)))
