@@ -164,5 +164,6 @@ def init_app(app: Flask) -> None:
                 "title": cfg["BLOG_TITLE"],
                 "description": cfg["BLOG_DESCRIPTION"],
                 "author": cfg["BLOG_AUTHOR"],
+                "language": cfg["BLOG_LANGUAGE"],
             }
         }

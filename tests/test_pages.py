@@ -253,3 +253,16 @@ def test_invalid_post_does_not_take_the_site_down(client, write_post):
     assert client.get("/").status_code == 200
     assert client.get("/posts/broken").status_code == 404
     assert client.get("/posts/hello-world").status_code == 200
+
+
+def test_every_page_links_the_site_feeds_and_tag_pages_their_own(client):
+    for url in ("/", "/posts/hello-world", "/tags"):
+        page = get_page(client, url)
+        alternates = {(a["type"], a["href"]) for a in page.find_all("link", rel="alternate")}
+        assert ("application/rss+xml", "http://localhost/feed.xml") in alternates
+        assert ("application/atom+xml", "http://localhost/atom.xml") in alternates
+        assert ("application/feed+json", "http://localhost/feed.json") in alternates
+    tag_page = get_page(client, "/tags/python")
+    hrefs = {a["href"] for a in tag_page.find_all("link", rel="alternate")}
+    assert {"http://localhost/tags/python/feed.xml", "http://localhost/tags/python/atom.xml"} <= hrefs
+    assert all(a.get("title") for a in tag_page.find_all("link", rel="alternate"))
