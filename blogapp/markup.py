@@ -109,5 +109,6 @@ def render_markdown(text: str, *, trust_html: bool = False) -> Markup:
 def markdown_to_text(text: str) -> str:
     """Render markdown and keep only its words, for excerpts and meta tags."""
     raw = _renderer().render(text)
-    plain = nh3.clean(raw, tags=set(), clean_content_tags={"script", "style", "sup"})
+    # "section" is the footnotes block: its text and "↩︎" back-links are no excerpt material.
+    plain = nh3.clean(raw, tags=set(), clean_content_tags={"script", "style", "sup", "section"})
     return " ".join(html.unescape(plain).split())

@@ -30,8 +30,15 @@ KNOWN_FIELDS = frozenset(
 )
 EXCERPT_LENGTH = 200
 
+#: Most values front matter may hold once aliases are expanded (a "billion laughs" would
+#: otherwise hang whatever turns it into text).
+MAX_FRONT_MATTER_VALUES = 10_000
+
 _HANDLER = YAMLHandler()
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The pure-Python loader on purpose: libyaml's recurses in C and deeply nested front matter
+# (a 200 kB file of "- - - ...") crashes the worker with a segfault; this one raises
+# RecursionError, which we report. Front matter is small, so its speed does not matter.
+_LOADER = yaml.SafeLoader
 _LEADING_H1 = re.compile(r"\A\s*#[ \t]+(?P<text>.+?)[ \t]*#*[ \t]*(?:\r?\n|\Z)")
 
 
@@ -191,14 +198,31 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
         line = leading_lines + text[: start.end()].count("\n") + mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise FrontMatterError(source, f"front matter is not valid YAML: {problem}", line) from None
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        # PyYAML's constructors raise these for e.g. "2024-13-01" or unhashable keys.
+    except Exception as exc:
+        # The safe loader runs none of our code, so whatever else it raises is about the text:
+        # ValueError for "2024-13-01", AttributeError for "!!timestamp soon", RecursionError...
         raise FrontMatterError(source, f"front matter has a bad value: {exc}") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise FrontMatterError(source, f"front matter must be a mapping, got {type(meta).__name__}")
+    if _count_values(meta) > MAX_FRONT_MATTER_VALUES:
+        raise FrontMatterError(source, f"front matter has over {MAX_FRONT_MATTER_VALUES} values once aliases expand")
     return {str(k): v for k, v in meta.items()}, body.strip("\n")
+
+
+def _count_values(value: Any) -> int:
+    """Count values as if aliases were copies, stopping just past the limit (and on cycles)."""
+    count, stack = 0, [value]
+    while stack and count <= MAX_FRONT_MATTER_VALUES:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+    return count
 
 
 def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.datetime:

@@ -1,0 +1,423 @@
+"""content.py over a temporary copy of tests/data/posts: which files are posts (ignore rules,
+symlinks), slugs from file names, lookups and 404s, drafts and future posts, invalid posts and
+their reasons, duplicate slugs, and reloading: edits, additions and deletions, identity of
+unchanged posts, logging once per change, content_version(), and the reload interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+from werkzeug.exceptions import NotFound
+
+from blogapp import content
+from blogapp import create_app
+from blogapp.posts import BadDateError
+from blogapp.posts import EmptyPostError
+from blogapp.posts import EncodingError
+from blogapp.posts import FrontMatterError
+from blogapp.posts import MissingFieldError
+from blogapp.posts import SlugError
+from blogapp.posts import TooLargeError
+
+from .conftest import post_text
+
+#: Fixtures that are not posts at all: neither served nor reported.
+IGNORED = {".#lock.md", ".hidden.md", ".swap.md.swp", "backup.md~", "notes.txt", "subfolder"}
+#: Fixtures that are reported as invalid, with the error they give.
+INVALID = {
+    "date-not-a-date.md": BadDateError,
+    "empty.md": EmptyPostError,
+    "excerpt-with-unescaped-quotes.md": FrontMatterError,
+    "front-matter-is-a-list.md": FrontMatterError,
+    "no-title.md": MissingFieldError,
+    "not-utf8.md": EncodingError,
+}
+#: Valid fixtures hidden unless BLOG_SHOW_DRAFTS.
+HIDDEN = {"draft", "preview", "future"}
+
+
+@pytest.fixture
+def make_app(config):
+    """Build an app with some settings changed from the test configuration."""
+
+    def make(**overrides):
+        return create_app({**config, **overrides})
+
+    return make
+
+
+def slugs() -> set[str]:
+    return {post.slug for post in content.get_posts()}
+
+
+def invalid_names() -> dict[str, type]:
+    return {os.path.basename(err.path): type(err) for err in content.invalid_posts()}
+
+
+def wait_for(condition, timeout: float = 5.0) -> bool:
+    """Poll ``condition`` until it is true or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return bool(condition())
+
+
+# --- which files are posts ------------------------------------------------------------------
+
+
+def test_every_fixture_file_is_served_reported_or_ignored(make_app, posts_dir):
+    app = make_app(BLOG_SHOW_DRAFTS=True)
+    with app.app_context():
+        served = {os.path.basename(post.source) for post in content.get_posts()}
+        reported = set(invalid_names())
+    on_disk = {path.name for path in posts_dir.iterdir()}
+    assert served | reported | IGNORED == on_disk
+    assert not served & reported
+    assert not (served | reported) & IGNORED
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["notes.txt", "post.markdown", ".secret.md", "post.md~", ".#post.md", ".post.md.swp", "#post.md#", "post.MD"],
+)
+def test_ignored_names(app, write_post, name):
+    write_post(name, post_text("Should Not Show"))
+    with app.app_context():
+        assert "Should Not Show" not in {post.title for post in content.get_posts()}
+        assert name not in invalid_names()
+
+
+def test_subfolders_are_ignored(app, posts_dir):
+    nested = posts_dir / "subfolder" / "nested.md"
+    nested.write_text(post_text("Nested"), encoding="utf-8")
+    (posts_dir / "folder.md").mkdir()
+    with app.app_context():
+        titles = {post.title for post in content.get_posts()}
+        assert "Nested" not in titles
+        assert "Inside Subfolder" not in titles
+        assert not {"inside", "nested", "folder"} & slugs()
+        assert "folder.md" not in invalid_names()
+
+
+def test_symlink_outside_the_folder_is_ignored(app, posts_dir, tmp_path):
+    outside = tmp_path / "outside.md"
+    outside.write_text(post_text("Outside Secret"), encoding="utf-8")
+    os.symlink(outside, posts_dir / "escape.md")
+    os.symlink("../outside.md", posts_dir / "relative-escape.md")
+    os.symlink(posts_dir / "escape.md", posts_dir / "chain.md")
+    with app.app_context():
+        assert not {"escape", "relative-escape", "chain"} & slugs()
+        assert "Outside Secret" not in {post.title for post in content.get_posts()}
+        assert not {"escape.md", "relative-escape.md", "chain.md"} & set(invalid_names())
+        assert content.get_post("escape") is None
+
+
+def test_symlink_inside_the_folder_is_a_post(app, posts_dir):
+    os.symlink(posts_dir / "hello-world.md", posts_dir / "hello-again.md")
+    os.symlink("tags-as-list.md", posts_dir / "relative-alias.md")
+    with app.app_context():
+        assert content.get_post("hello-again").title == "Hello World"
+        assert content.get_post("relative-alias").title == "Tags As List"
+        assert content.get_post("hello-world") is not None
+
+
+def test_dangling_symlink_is_ignored(app, posts_dir):
+    os.symlink(posts_dir / "gone.md", posts_dir / "dangling.md")
+    with app.app_context():
+        assert "dangling" not in slugs()
+        assert content.get_post("hello-world") is not None
+
+
+# --- slugs and lookups -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", ["Upper Case & Spaces", "it's-an-apostrophe", "double--dash", "café-naïve"])
+def test_slug_is_the_file_name(app, slug):
+    with app.app_context():
+        post = content.get_post(slug)
+        assert post is not None
+        assert post.slug == slug
+        assert post.title == f"File {slug}"
+        assert content.get_post_or_404(slug) is post
+
+
+def test_slug_lookup_is_exact(app):
+    with app.app_context():
+        assert content.get_post("upper case & spaces") is None
+        assert content.get_post("Upper-Case-&-Spaces") is None
+        assert content.get_post("double-dash") is None
+        assert content.get_post("its-an-apostrophe") is None
+
+
+def test_slug_override(app):
+    with app.app_context():
+        assert content.get_post("custom-slug").title == "Slug Override"
+        assert content.get_post("slug-override") is None
+
+
+def test_nfd_file_name_matches_nfc_lookup(app, write_post, posts_dir):
+    nfd = unicodedata.normalize("NFD", "crème-brûlée")
+    write_post(f"{nfd}.md", post_text("Dessert"))
+    assert f"{nfd}.md" in os.listdir(posts_dir)
+    with app.app_context():
+        nfc = unicodedata.normalize("NFC", "crème-brûlée")
+        assert nfc != nfd
+        assert content.get_post(nfc).title == "Dessert"
+        assert content.get_post(nfd).title == "Dessert"
+        assert content.get_post(unicodedata.normalize("NFD", "café-naïve")).title == "File café-naïve"
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "no-such-post",
+        "no-title",
+        "empty",
+        "not-utf8",
+        "draft",
+        "preview",
+        "future",
+        "notes",
+        "inside",
+        "",
+        "../hello-world",
+    ],
+)
+def test_get_post_or_404_aborts(app, slug):
+    with app.app_context():
+        assert content.get_post(slug) is None
+        with pytest.raises(NotFound):
+            content.get_post_or_404(slug)
+
+
+def test_get_posts_newest_first_without_hidden_or_invalid(app):
+    with app.app_context():
+        posts = content.get_posts()
+        dates = [post.date for post in posts]
+        assert dates == sorted(dates, reverse=True)
+        assert not HIDDEN & slugs()
+        assert not {"no-title", "empty", "date-not-a-date"} & slugs()
+        assert posts[0].slug == "microseconds-no-offset"
+
+
+def test_show_drafts_shows_drafts_and_future_posts(make_app):
+    app = make_app(BLOG_SHOW_DRAFTS=True)
+    with app.app_context():
+        assert slugs() >= HIDDEN
+        for slug in HIDDEN:
+            assert content.get_post_or_404(slug).slug == slug
+        assert content.get_posts()[0].slug == "future"
+        assert content.get_post("no-title") is None
+
+
+def test_tags_are_matched_without_case(app):
+    with app.app_context():
+        name, posts = content.get_tag("PYTHON")
+        assert name == "python"
+        assert {post.slug for post in posts} == {"hello-world", "tags-as-list", "tags-as-string"}
+        assert content.get_tag("no-such-tag") is None
+        assert "draft" not in {post.slug for _, tagged in content.get_tags().values() for post in tagged}
+
+
+# --- invalid posts -------------------------------------------------------------------------
+
+
+def test_invalid_posts_lists_each_invalid_fixture_with_its_reason(app, posts_dir):
+    with app.app_context():
+        errors = content.invalid_posts()
+    assert {os.path.basename(err.path): type(err) for err in errors} == INVALID
+    assert [err.path for err in errors] == sorted(err.path for err in errors)
+    for err in errors:
+        assert Path(err.path).parent == posts_dir
+        assert err.reason
+        where = f"{err.path}:{err.line}" if err.line else err.path
+        assert str(err) == f"{where}: {err.reason}"
+    quotes = next(err for err in errors if err.path.endswith("excerpt-with-unescaped-quotes.md"))
+    assert str(quotes).startswith(f"{posts_dir / 'excerpt-with-unescaped-quotes.md'}:3: ")
+
+
+def test_too_large_file_is_invalid(make_app, write_post):
+    app = make_app(BLOG_MAX_POST_BYTES=2048)
+    write_post("big.md", post_text("Big", body="x " * 1100))
+    write_post("small.md", post_text("Small", body="x " * 900))
+    with app.app_context():
+        assert invalid_names()["big.md"] is TooLargeError
+        assert "BLOG_MAX_POST_BYTES" in next(e.reason for e in content.invalid_posts() if e.path.endswith("big.md"))
+        assert content.get_post("big") is None
+        assert content.get_post("small").title == "Small"
+
+
+def test_non_utf8_file_is_invalid(app, write_post):
+    write_post("latin1.md", post_text("Café").encode("latin-1"))
+    with app.app_context():
+        assert invalid_names()["latin1.md"] is EncodingError
+        assert content.get_post("latin1") is None
+
+
+def test_utf8_bom_is_accepted(app):
+    with app.app_context():
+        assert content.get_post("utf8-bom").title == "UTF-8 BOM"
+
+
+def test_bad_file_does_not_affect_the_others(app, write_post):
+    with app.app_context():
+        before = slugs()
+        write_post("broken.md", '---\ntitle: "unclosed\ndate: 2024-01-01\n---\nBody.\n')
+        assert slugs() == before
+        assert "broken.md" in invalid_names()
+
+
+def test_two_files_claiming_one_slug(app, write_post):
+    write_post("another-hello.md", post_text("Impostor", slug="hello-world"))
+    with app.app_context():
+        served = content.get_post("hello-world")
+        assert served is not None
+        assert served.title in ("Hello World", "Impostor")
+        loser = "another-hello.md" if served.title == "Hello World" else "hello-world.md"
+        errors = [err for err in content.invalid_posts() if isinstance(err, SlugError)]
+        assert [os.path.basename(err.path) for err in errors] == [loser]
+        assert "hello-world" in errors[0].reason
+        assert [post.slug for post in content.get_posts()].count("hello-world") == 1
+
+
+def test_nfc_and_nfd_names_claim_one_slug(app, write_post):
+    write_post(unicodedata.normalize("NFD", "café-naïve") + ".md", post_text("NFD twin"))
+    with app.app_context():
+        assert content.get_post("café-naïve").title in ("File café-naïve", "NFD twin")
+        assert len([err for err in content.invalid_posts() if isinstance(err, SlugError)]) == 1
+
+
+# --- reloading -------------------------------------------------------------------------------
+
+
+def test_edits_additions_and_deletions_show_on_the_next_call(app, write_post, posts_dir):
+    with app.app_context():
+        assert content.get_post("brand-new") is None
+        write_post("brand-new.md", post_text("Brand New"))
+        assert content.get_post("brand-new").title == "Brand New"
+        write_post("brand-new.md", post_text("Brand New, Edited"))
+        assert content.get_post("brand-new").title == "Brand New, Edited"
+        (posts_dir / "brand-new.md").unlink()
+        assert content.get_post("brand-new") is None
+        (posts_dir / "hello-world.md").unlink()
+        assert "hello-world" not in slugs()
+
+
+def test_fixing_and_breaking_a_post_moves_it_between_lists(app, write_post):
+    with app.app_context():
+        write_post("no-title.md", post_text("Now Titled"))
+        assert content.get_post("no-title").title == "Now Titled"
+        assert "no-title.md" not in invalid_names()
+        write_post("hello-world.md", "---\ntitle: Hello World\n---\nNo date.\n")
+        assert content.get_post("hello-world") is None
+        assert invalid_names()["hello-world.md"] is MissingFieldError
+
+
+def test_unchanged_posts_keep_their_identity(app, write_post, monkeypatch):
+    parsed = []
+    real_parse = content.parse_post
+
+    def counting_parse(text, source, *args, **kwargs):
+        parsed.append(os.path.basename(source))
+        return real_parse(text, source, *args, **kwargs)
+
+    monkeypatch.setattr(content, "parse_post", counting_parse)
+    with app.app_context():
+        untouched = content.get_post("tags-as-list")
+        edited = content.get_post("tags-as-string")
+        assert "tags-as-list.md" in parsed
+        parsed.clear()
+        for _ in range(3):
+            content.get_posts()
+        assert parsed == []
+        write_post("tags-as-string.md", post_text("Tags Edited", tags='"a, b"'))
+        assert content.get_post("tags-as-list") is untouched
+        reparsed = content.get_post("tags-as-string")
+        assert reparsed is not edited
+        assert reparsed.title == "Tags Edited"
+        assert reparsed.tags == ("a", "b")
+        assert parsed == ["tags-as-string.md"]
+
+
+def test_bad_file_is_logged_once_per_change(app, write_post, caplog):
+    caplog.set_level(logging.WARNING, logger="blogapp.content")
+
+    def logged() -> int:
+        return sum("broken.md" in record.getMessage() for record in caplog.records)
+
+    with app.app_context():
+        write_post("broken.md", "---\ntitle: Broken\n---\nNo date.\n")
+        for _ in range(3):
+            content.get_posts()
+            content.invalid_posts()
+            content.content_version()
+        assert logged() == 1
+        write_post("unrelated.md", post_text("Unrelated"))
+        content.get_posts()
+        assert logged() == 1
+        write_post("broken.md", "---\ntitle: Broken\ndate: someday\n---\nStill broken.\n")
+        for _ in range(3):
+            content.get_posts()
+        assert logged() == 2
+        assert "someday" in [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()][-1]
+        write_post("broken.md", post_text("Fixed"))
+        content.get_posts()
+        assert logged() == 2
+
+
+def test_content_version(app, write_post, posts_dir):
+    with app.app_context():
+        first = content.content_version()
+        assert content.content_version() == first
+        content.get_posts()
+        assert content.content_version() == first
+
+        write_post("added.md", post_text("Added"))
+        added = content.content_version()
+        assert added != first
+
+        write_post("added.md", post_text("Added, Edited"))
+        edited = content.content_version()
+        assert edited not in (first, added)
+
+        (posts_dir / "added.md").unlink()
+        deleted = content.content_version()
+        assert deleted not in (added, edited)
+
+        write_post("ignored.txt", "not a post")
+        assert content.content_version() == deleted
+
+
+def test_future_post_appears_when_its_time_comes(app, write_post):
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+    write_post("soon.md", post_text("Soon", date=when.isoformat()))
+    with app.app_context():
+        assert content.get_post("soon") is None
+        before = content.content_version()
+        assert wait_for(lambda: content.get_post("soon") is not None, timeout=6)
+        assert dt.datetime.now(dt.UTC) >= when
+        assert content.content_version() != before
+        assert content.get_posts()[0].slug == "soon"
+        after = content.content_version()
+        assert content.content_version() == after
+
+
+def test_changes_show_within_two_seconds_with_a_reload_interval(make_app, write_post):
+    app = make_app(BLOG_RELOAD_INTERVAL=1.0)
+    with app.app_context():
+        assert content.get_post("late") is None
+        version = content.content_version()
+        write_post("late.md", post_text("Late"))
+        assert wait_for(lambda: content.get_post("late") is not None, timeout=2)
+        assert content.content_version() != version
+        write_post("late.md", post_text("Late, Edited"))
+        assert wait_for(lambda: content.get_post("late").title == "Late, Edited", timeout=2)
