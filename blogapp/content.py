@@ -123,6 +123,10 @@ class ContentStore:
                     self._checked = time.monotonic()
         return self._snapshot
 
+    def current_view(self) -> View:
+        """The posts visible now (cheap: at most a stat pass once per interval)."""
+        return self.snapshot().view(dt.datetime.now(dt.UTC))
+
     def _rescan(self, old: Snapshot | None) -> Snapshot:
         stats = self._list()
         fingerprint = hashlib.blake2b(repr(sorted(stats.items())).encode(), digest_size=8).hexdigest()
@@ -223,8 +227,7 @@ def init_app(app: Flask) -> None:
 
 
 def _view() -> View:
-    store: ContentStore = current_app.extensions["blog_content"]
-    return store.snapshot().view(dt.datetime.now(dt.UTC))
+    return current_app.extensions["blog_content"].current_view()
 
 
 def get_posts() -> list[Post]:

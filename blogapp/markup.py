@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
@@ -23,6 +24,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 _FORMATTER = HtmlFormatter(nowrap=True)
+_PRE = re.compile(r"<pre(?=[\s>])")
 _LANG_RE = re.compile(r"[^\w+#.-]")
 
 #: Tags and attributes a post may use once sanitized (ammonia's defaults plus
@@ -37,7 +39,9 @@ _ATTRIBUTES = {
     "li": {"value"},
     "th": {"style", "colspan", "rowspan", "scope"},
     "td": {"style", "colspan", "rowspan"},
-    "pre": {"data-lang"},
+    "pre": {"data-lang", "tabindex"},
+    "div": {"tabindex", "role", "aria-label"},
+    "section": {"aria-labelledby"},
     "input": {"type", "checked", "disabled"},
 }
 
@@ -61,11 +65,36 @@ def _highlight(code: str, lang: str, _attrs: str) -> str:
 
 
 def _shift_headings(state: StateCore) -> None:
-    """Move every heading one level down: the page's only h1 is the post title."""
+    """Move headings so the body's top level is h2: the page's only h1 is the post title.
+
+    ``#`` becomes h2 and so on; a body that starts at ``##`` keeps its levels, so no level is
+    ever skipped below the title (the Nu checker and axe both flag h1 -> h3).
+    """
+    levels = [int(t.tag[1]) for t in state.tokens if t.type == "heading_open"]
+    if not levels:
+        return
+    offset = 2 - min(levels)
     for token in state.tokens:
         if token.type in ("heading_open", "heading_close"):
-            level = min(int(token.tag[1]) + 1, 6)
-            token.tag = f"h{level}"
+            token.tag = f"h{min(int(token.tag[1]) + offset, 6)}"
+
+
+def _table_open(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    # A keyboard-focusable region, so a wide table can be scrolled without a mouse.
+    return '<div class="table-wrap" tabindex="0" role="region" aria-label="Table">\n' + self.renderToken(
+        tokens, idx, options, env
+    )
+
+
+def _table_close(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    return self.renderToken(tokens, idx, options, env) + "</div>\n"
+
+
+def _footnote_block_open(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    return (
+        '<hr class="footnotes-sep">\n<section class="footnotes" aria-labelledby="footnotes-title">\n'
+        '<h2 id="footnotes-title" class="visually-hidden">Footnotes</h2>\n<ol class="footnotes-list">\n'
+    )
 
 
 def _new_renderer() -> MarkdownIt:
@@ -74,6 +103,9 @@ def _new_renderer() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(anchors_plugin, min_level=1, max_level=6)
     md.core.ruler.push("shift_headings", _shift_headings)
+    md.add_render_rule("table_open", _table_open)
+    md.add_render_rule("table_close", _table_close)
+    md.add_render_rule("footnote_block_open", _footnote_block_open)
     return md
 
 
@@ -102,7 +134,8 @@ def sanitize_html(raw: str) -> str:
 
 def render_markdown(text: str, *, trust_html: bool = False) -> Markup:
     """Render a post body to HTML, sanitized unless ``trust_html``."""
-    raw = _renderer().render(text)
+    # Code blocks scroll sideways: make each focusable so keyboards can scroll it too.
+    raw = _PRE.sub('<pre tabindex="0"', _renderer().render(text))
     return Markup(raw if trust_html else sanitize_html(raw))
 
 
