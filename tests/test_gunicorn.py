@@ -46,8 +46,16 @@ class Server:
         )
         self.log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{self.port}"]
-            + ["--workers", str(WORKERS)],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "wsgi:app",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(WORKERS),
+            ],
             cwd=ROOT,
             env=environ,
             stdout=self.log,

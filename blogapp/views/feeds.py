@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from .. import content
 from ..extensions import cached_page
 from ..posts import Post
+from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import absolutize_urls
 from ..templating import resolve_public_file
@@ -93,8 +94,9 @@ def _generator(tag: str | None, posts: list[Post], endpoint: str) -> FeedGenerat
     fg.title(xml_text(meta["title"]))
     fg.description(xml_text(meta["description"]))
     fg.subtitle(xml_text(meta["description"]))
-    fg.link(href=meta["home"], rel="alternate", type="text/html")
+    # feedgen takes the RSS channel <link> from the *last* link: the site's page, not the feed.
     fg.link(href=meta["self"], rel="self")
+    fg.link(href=meta["home"], rel="alternate", type="text/html")
     fg.language(current_app.config["BLOG_LANGUAGE"])
     fg.author({"name": current_app.config["BLOG_AUTHOR"]})
     fg.generator("AURA blog (feedgen)")
@@ -134,7 +136,7 @@ def _cover_file(post: Post) -> tuple[str, int, str] | None:
             path = resolve_public_file(candidate.split("?", 1)[0])
             if path:
                 mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-                return share_image_url(post), os.path.getsize(path), mimetype
+                return absolute_path(candidate), os.path.getsize(path), mimetype
     return None
 
 
