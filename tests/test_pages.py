@@ -266,3 +266,21 @@ def test_every_page_links_the_site_feeds_and_tag_pages_their_own(client):
     hrefs = {a["href"] for a in tag_page.find_all("link", rel="alternate")}
     assert {"http://localhost/tags/python/feed.xml", "http://localhost/tags/python/atom.xml"} <= hrefs
     assert all(a.get("title") for a in tag_page.find_all("link", rel="alternate"))
+
+
+FORWARDED = {"X-Forwarded-Host": "proxy.example", "X-Forwarded-Proto": "https", "X-Forwarded-Prefix": "/blog"}
+
+
+def test_forwarded_headers_are_ignored_by_default(client):
+    page = get_page(client, "/posts/hello-world", headers=FORWARDED)
+    assert page.link("canonical") == "http://localhost/posts/hello-world"
+    assert "proxy.example" not in page.html
+
+
+def test_forwarded_headers_are_used_when_the_operator_trusts_a_proxy(config):
+    client = create_app({**config, "BLOG_PROXY_COUNT": 1}).test_client()
+    page = get_page(client, "/posts/hello-world", headers=FORWARDED)
+    assert page.link("canonical") == "https://proxy.example/blog/posts/hello-world"
+    assert page.find_all("a", href="/blog/tags/python")
+    feed = client.get("/feed.xml", headers=FORWARDED).data.decode()
+    assert "<link>https://proxy.example/blog/</link>" in feed
