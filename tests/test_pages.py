@@ -284,3 +284,13 @@ def test_forwarded_headers_are_used_when_the_operator_trusts_a_proxy(config):
     assert page.find_all("a", href="/blog/tags/python")
     feed = client.get("/feed.xml", headers=FORWARDED).data.decode()
     assert "<link>https://proxy.example/blog/</link>" in feed
+
+
+@pytest.mark.parametrize("url", ["/", "/tags", "/tags/python", "/nope"])
+def test_listing_pages_share_the_site_card(client, url):
+    response = client.get(url)
+    page = Page(response.data)
+    assert page.meta("twitter:card") == "summary_large_image"
+    image = page.meta("og:image")
+    assert image == "http://localhost/static/social-card.png"
+    assert fetch_status(client, urlsplit(image).path)[0] == 200
