@@ -15,6 +15,7 @@ from .config import DEFAULTS
 from .config import ROOT
 from .config import check_config
 from .extensions import cache
+from .pagecache import PageCache
 from .views import api
 from .views import feeds
 from .views import pages
@@ -31,10 +32,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     check_config(app.config)
 
-    if app.config["BLOG_PROXY_COUNT"]:
-        n = app.config["BLOG_PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
-
     cache.init_app(app)
     content.init_app(app)
     templating.init_app(app)
@@ -44,4 +41,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(sitemap.bp)
     app.register_blueprint(pages.bp)
+
+    # Outermost first: ProxyFix rewrites the environ, then PageCache answers cache hits
+    # before Flask routes the request.
+    app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
+    if app.config["BLOG_PROXY_COUNT"]:
+        n = app.config["BLOG_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
     return app

@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "BLOG_RELOAD_INTERVAL": 1.0,
     # Number of proxies in front whose X-Forwarded-* headers are trusted (0 = none).
     "BLOG_PROXY_COUNT": 0,
+    # Cache-Control max-age (seconds) for pages and feeds; a CDN revalidates after it.
+    "BLOG_HTTP_MAX_AGE": 60,
+    # Cache-Control stale-while-revalidate (seconds): a CDN may serve a stale copy this long.
+    "BLOG_HTTP_STALE": 600,
     # Embedded per-process cache by default; RedisCache + CACHE_REDIS_URL for many hosts.
     "CACHE_TYPE": "SimpleCache",
     # Rendered pages are keyed by content version, so a long timeout is safe.
@@ -89,7 +93,8 @@ def check_config(config: dict[str, Any]) -> None:
         config[key] = _as_bool(key, config[key])
     for key in _POSITIVE_INT_KEYS:
         config[key] = _as_int(key, config[key], 1)
-    config["BLOG_PROXY_COUNT"] = _as_int("BLOG_PROXY_COUNT", config["BLOG_PROXY_COUNT"], 0)
+    for key in ("BLOG_PROXY_COUNT", "BLOG_HTTP_MAX_AGE", "BLOG_HTTP_STALE"):
+        config[key] = _as_int(key, config[key], 0)
     try:
         config["BLOG_RELOAD_INTERVAL"] = float(config["BLOG_RELOAD_INTERVAL"])
     except (TypeError, ValueError):

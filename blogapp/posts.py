@@ -130,6 +130,20 @@ class Post:
     def __getitem__(self, key: str) -> Any:
         return self.meta[key]
 
+    @property
+    def modified(self) -> dt.datetime:
+        """The last real change: ``updated:`` when given, else the publication date."""
+        return self.updated or self.date
+
+
+#: The "last change" of an empty selection.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def newest_change(posts: list[Post]) -> dt.datetime:
+    """The newest ``modified`` among ``posts`` (EPOCH for none): a page's Last-Modified."""
+    return max((p.modified for p in posts), default=EPOCH)
+
 
 def truncate_words(text: str, limit: int) -> str:
     """Cut ``text`` at a word boundary at most ``limit`` characters long, adding an ellipsis."""

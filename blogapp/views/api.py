@@ -10,8 +10,9 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from .. import content
-from ..extensions import cached_page
+from ..pagecache import cacheable
 from ..posts import Post
+from ..posts import newest_change
 from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import iso_date
@@ -41,10 +42,13 @@ def post_summary(post: Post) -> dict[str, Any]:
 
 
 @bp.route("/api/latest-posts")
-@cached_page
+@cacheable
 def latest_posts() -> Response:
     """The three newest visible posts."""
-    return jsonify([post_summary(p) for p in content.get_posts()[:LATEST_COUNT]])
+    posts = content.get_posts()[:LATEST_COUNT]
+    response = jsonify([post_summary(p) for p in posts])
+    response.last_modified = newest_change(posts)
+    return response
 
 
 @bp.route("/healthz")

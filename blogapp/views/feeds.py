@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 import mimetypes
 import os
 import re
-from collections.abc import Callable
 from typing import Any
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint
 from flask import abort
 from flask import current_app
-from flask import request
 from lxml import etree
 from werkzeug.wrappers import Response
 
 from .. import content
-from ..extensions import cached_page
+from ..pagecache import cacheable
 from ..posts import Post
+from ..posts import newest_change
 from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import absolutize_urls
@@ -37,7 +34,6 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSON_TYPE = "application/feed+json; charset=utf-8"
 #: Characters XML 1.0 forbids; a stray one in a post must not break the feed.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def xml_text(value: str) -> str:
@@ -59,15 +55,6 @@ def _selection(tag: str | None) -> tuple[str | None, list[Post]]:
 def entry_id(post: Post) -> str:
     """Stable id: the front matter's ``id:`` if given (a renamed post keeps it), else the permalink."""
     return str(post.meta.get("id") or absolute_url("pages.post", slug=post.slug))
-
-
-def entry_updated(post: Post) -> dt.datetime:
-    return post.updated or post.date
-
-
-def feed_updated(posts: list[Post]) -> dt.datetime:
-    """The newest entry's date: never the request or build time."""
-    return max((entry_updated(p) for p in posts), default=_EPOCH)
 
 
 def entry_html(post: Post) -> str:
@@ -100,8 +87,8 @@ def _generator(tag: str | None, posts: list[Post], endpoint: str) -> FeedGenerat
     fg.language(current_app.config["BLOG_LANGUAGE"])
     fg.author({"name": current_app.config["BLOG_AUTHOR"]})
     fg.generator("AURA blog (feedgen)")
-    fg.updated(feed_updated(posts))
-    fg.lastBuildDate(feed_updated(posts))
+    fg.updated(newest_change(posts))
+    fg.lastBuildDate(newest_change(posts))
     for post in posts:
         _add_entry(fg, post)
     return fg
@@ -120,7 +107,7 @@ def _add_entry(fg: FeedGenerator, post: Post) -> None:
     fe.author({"name": xml_text(post.author.name)})
     fe.dc.dc_creator(xml_text(post.author.name))
     fe.published(post.date)
-    fe.updated(entry_updated(post))
+    fe.updated(post.modified)
     for tag in post.tags:
         fe.category(term=xml_text(tag), label=xml_text(tag))
     image = _cover_file(post)
@@ -142,21 +129,8 @@ def _cover_file(post: Post) -> tuple[str, int, str] | None:
 
 def _respond(body: bytes, mimetype: str, posts: list[Post]) -> Response:
     response = Response(body, content_type=mimetype)
-    response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
-    response.last_modified = feed_updated(posts)
+    response.last_modified = newest_change(posts)
     return response
-
-
-def conditional(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Answer If-None-Match / If-Modified-Since with 304 from the (cached) response."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        response = view(*args, **kwargs)
-        return response.make_conditional(request)
-
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
-    return wrapper
 
 
 def rss(tag: str | None = None) -> Response:
@@ -216,7 +190,7 @@ def _json_item(post: Post) -> dict[str, Any]:
         "summary": post.excerpt,
         "image": share_image_url(post),
         "date_published": post.date.isoformat(),
-        "date_modified": entry_updated(post).isoformat(),
+        "date_modified": post.modified.isoformat(),
         "authors": [{"name": post.author.name}],
         "tags": list(post.tags),
     }
@@ -231,4 +205,4 @@ for _rule, _endpoint, _fn in (
     ("/tags/<tag>/atom.xml", "tag_atom", atom),
     ("/tags/<tag>/feed.json", "tag_json", json_feed),
 ):
-    bp.add_url_rule(_rule, _endpoint, conditional(cached_page(_fn)))
+    bp.add_url_rule(_rule, _endpoint, cacheable(_fn))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import math
 import textwrap
+from typing import Any
 
 from flask import Blueprint
 from flask import abort
 from flask import current_app
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import send_file
@@ -17,7 +19,9 @@ from markupsafe import escape
 from werkzeug.wrappers import Response
 
 from .. import content
-from ..extensions import cached_page
+from ..pagecache import cacheable
+from ..posts import Post
+from ..posts import newest_change
 from ..templating import absolute_url
 from ..templating import resolve_public_file
 
@@ -26,8 +30,8 @@ bp = Blueprint("pages", __name__)
 
 @bp.route("/")
 @bp.route("/page/<int:page>")
-@cached_page
-def index(page: int = 1) -> str | Response:
+@cacheable
+def index(page: int = 1) -> Response:
     """Home page: the newest post as hero, then "more stories"; further pages by number."""
     posts = content.get_posts()
     per_page = current_app.config["BLOG_POSTS_PER_PAGE"]
@@ -36,7 +40,8 @@ def index(page: int = 1) -> str | Response:
         abort(404, f"There is no page {page}.")
     chunk = posts[(page - 1) * per_page : page * per_page]
     hero = chunk[0] if page == 1 and chunk else None
-    return render_template(
+    return html_page(
+        chunk,
         "pages/index.html",
         hero=hero,
         posts=chunk[1:] if hero else chunk,
@@ -54,18 +59,26 @@ def first_page() -> Response:
     return redirect(url_for("pages.index"), code=301)
 
 
+def html_page(shown: list[Post], template: str, **context: Any) -> Response:
+    """Render ``template``; Last-Modified is the newest change among the posts it shows."""
+    response = make_response(render_template(template, **context))
+    response.last_modified = newest_change(shown)
+    return response
+
+
 def _page_url(page: int) -> str:
     return url_for("pages.index") if page == 1 else url_for("pages.index", page=page)
 
 
 @bp.route("/posts/<slug>")
-@cached_page
-def post(slug: str) -> str:
+@cacheable
+def post(slug: str) -> Response:
     """One post, with its older and newer neighbours."""
     found = content.get_post_or_404(slug)
     posts = content.get_posts()
     at = posts.index(found)
-    return render_template(
+    return html_page(
+        [found],
         "pages/post.html",
         post=found,
         newer=posts[at - 1] if at > 0 else None,
@@ -75,15 +88,17 @@ def post(slug: str) -> str:
 
 
 @bp.route("/tags")
-@cached_page
-def tags() -> str:
+@cacheable
+def tags() -> Response:
     """Every tag with its number of posts."""
-    return render_template("pages/tags.html", tags=content.get_tags().values(), canonical=absolute_url("pages.tags"))
+    return html_page(
+        content.get_posts(), "pages/tags.html", tags=content.get_tags().values(), canonical=absolute_url("pages.tags")
+    )
 
 
 @bp.route("/tags/<tag>")
-@cached_page
-def tag(tag: str) -> str:
+@cacheable
+def tag(tag: str) -> Response:
     """Posts with one tag, newest first."""
     found = content.get_tag(tag)
     if found is None:
@@ -93,12 +108,14 @@ def tag(tag: str) -> str:
 
 
 @bp.route("/posts/<slug>/cover.svg")
-@cached_page
+@cacheable
 def cover(slug: str) -> Response:
     """A generated cover (title on a gradient) for posts without a usable image."""
     found = content.get_post_or_404(slug)
     svg = render_placeholder(found.title, found.slug, current_app.config["BLOG_TITLE"])
-    return Response(svg, mimetype="image/svg+xml")
+    response = Response(svg, mimetype="image/svg+xml")
+    response.last_modified = found.modified
+    return response
 
 
 def render_placeholder(title: str, seed: str, site_title: str) -> str:

@@ -1,0 +1,248 @@
+"""Whole-response cache in front of Flask.
+
+A cache hit is answered here, before routing and the request context: the stored entry
+already holds the body compressed with gzip and brotli (done once, when it was stored), a
+strong ETag and Last-Modified, so a hit costs a key lookup and a header list. Views opt in
+with ``@cacheable``; everything else (errors, /healthz, redirects) passes through untouched.
+
+The backend is flask-caching's (``CACHE_TYPE``: per-process SimpleCache, or Redis shared by
+many hosts). Keys carry the content version, so an edit changes every key on every worker
+and host without an invalidation step. When the backend fails, requests are rendered
+uncached and the backend is retried after a short pause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gzip
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import brotli
+from flask import Flask
+from flask import make_response
+from werkzeug.datastructures import Headers
+from werkzeug.http import http_date
+from werkzeug.http import parse_date
+from werkzeug.http import quote_etag
+from werkzeug.wsgi import get_host
+
+logger = logging.getLogger("blogapp.pagecache")
+
+#: Response header a cacheable view sets; the middleware removes it before sending.
+MARK = "X-Blog-Cache"
+#: Types worth compressing.
+_COMPRESSIBLE = ("text/", "application/xml", "application/rss+xml", "application/atom+xml")
+_COMPRESSIBLE += ("application/json", "application/feed+json", "image/svg+xml", "application/javascript")
+_MIN_COMPRESS = 512
+_RETRY_AFTER_FAILURE = 1.0
+
+
+def cacheable(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view's 200 answers as cacheable whole by PageCache."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        response = make_response(view(*args, **kwargs))
+        if response.status_code == 200:
+            response.headers[MARK] = "1"
+        return response
+
+    return wrapper
+
+
+@dataclass
+class Entry:
+    """One stored page: the bodies in each encoding and the headers to send with them."""
+
+    headers: list[tuple[str, str]]
+    identity: bytes
+    gzip: bytes | None
+    br: bytes | None
+    etag: str
+    last_modified: dt.datetime | None
+
+
+def build_entry(headers: Headers, body: bytes) -> Entry:
+    """Compress once and fingerprint; called on a cache miss."""
+    content_type = headers.get("Content-Type", "")
+    squeeze = len(body) >= _MIN_COMPRESS and content_type.startswith(_COMPRESSIBLE)
+    kept = [
+        (k, v)
+        for k, v in headers.items()
+        if k.lower() not in ("content-length", "etag", "last-modified", "cache-control", "vary", MARK.lower())
+    ]
+    last_modified = parse_date(headers.get("Last-Modified"))
+    return Entry(
+        headers=kept,
+        identity=body,
+        gzip=gzip.compress(body, compresslevel=9, mtime=0) if squeeze else None,
+        br=brotli.compress(body, quality=11) if squeeze else None,
+        etag=hashlib.blake2b(body, digest_size=12).hexdigest(),
+        last_modified=last_modified,
+    )
+
+
+def choose_encoding(accept: str, entry: Entry) -> str:
+    """'br', 'gzip' or 'identity', by the client's Accept-Encoding (q=0 refuses)."""
+    offered: dict[str, float] = {}
+    for part in accept.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        offered[name.strip()] = q
+    star = offered.get("*", 0.0)
+    if entry.br is not None and offered.get("br", star) > 0:
+        return "br"
+    if entry.gzip is not None and offered.get("gzip", offered.get("x-gzip", star)) > 0:
+        return "gzip"
+    return "identity"
+
+
+class PageCache:
+    """WSGI middleware serving cacheable pages from flask-caching's backend."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.store = app.extensions["blog_content"]
+        self.site_url: str = app.config["BLOG_SITE_URL"]
+        self.trusted_hosts = app.config.get("TRUSTED_HOSTS")
+        self.max_age: int = app.config["BLOG_HTTP_MAX_AGE"]
+        self.stale: int = app.config["BLOG_HTTP_STALE"]
+        self.timeout: int = app.config["CACHE_DEFAULT_TIMEOUT"]
+        self.prefix: str = app.config["CACHE_KEY_PREFIX"]
+        self._down_until = 0.0
+
+    @property
+    def backend(self) -> Any:
+        return next(iter(self.app.extensions["cache"].values()))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return self.wsgi_app(environ, start_response)
+        key = self._key(environ)
+        if key is None:
+            return self.wsgi_app(environ, start_response)
+        entry = self._get(key)
+        if entry is None:
+            status, headers, body = self._render(environ)
+            if not status.startswith("200") or MARK not in headers:
+                # Not cacheable (an error, a redirect, /healthz): send what Flask answered.
+                start_response(status, list(headers.items()))
+                return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+            entry = build_entry(headers, body)
+            self._set(key, entry)
+        return self._serve(entry, environ, start_response)
+
+    # -- keys and backend -------------------------------------------------------------
+
+    def _key(self, environ: dict[str, Any]) -> str | None:
+        try:
+            host = "" if self.site_url else environ["wsgi.url_scheme"] + "://" + get_host(environ, self.trusted_hosts)
+        except Exception:  # untrusted or malformed Host: let Flask answer it
+            return None
+        version = self.store.current_view().version
+        path = environ.get("PATH_INFO", "")
+        query = environ.get("QUERY_STRING", "")
+        return f"{self.prefix}page:{host}|{environ.get('SCRIPT_NAME', '')}|{path}|{query}|{version}"
+
+    def _get(self, key: str) -> Entry | None:
+        if time.monotonic() < self._down_until:
+            return None
+        try:
+            entry = self.backend.get(key)
+        except Exception as exc:
+            self._backend_failed("get", exc)
+            return None
+        return entry if isinstance(entry, Entry) else None
+
+    def _set(self, key: str, entry: Entry) -> None:
+        if time.monotonic() < self._down_until:
+            return
+        try:
+            self.backend.set(key, entry, timeout=self.timeout)
+        except Exception as exc:
+            self._backend_failed("set", exc)
+
+    def _backend_failed(self, action: str, exc: Exception) -> None:
+        self._down_until = time.monotonic() + _RETRY_AFTER_FAILURE
+        logger.warning(
+            "page cache %s failed (%s: %s); rendering uncached for %.0fs",
+            action,
+            type(exc).__name__,
+            exc,
+            _RETRY_AFTER_FAILURE,
+        )
+
+    # -- miss: render through Flask ----------------------------------------------------
+
+    def _render(self, environ: dict[str, Any]) -> tuple[str, Headers, bytes]:
+        """Run Flask for this request (HEAD as GET, unconditionally) and collect its answer."""
+        status_headers: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            status_headers[:] = [status, headers]
+            return lambda data: None
+
+        inner = dict(environ, REQUEST_METHOD="GET")  # render HEAD as GET so the body is stored
+        for name in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE"):
+            inner.pop(name, None)
+        result = self.wsgi_app(inner, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        status, headers = status_headers
+        return status, Headers(headers), body
+
+    # -- hit or fresh entry: answer ----------------------------------------------------
+
+    def _serve(self, entry: Entry, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        encoding = choose_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""), entry)
+        body = {"br": entry.br, "gzip": entry.gzip}.get(encoding) or entry.identity
+        etag = entry.etag if encoding == "identity" else f"{entry.etag}-{encoding}"
+        headers = list(entry.headers)
+        headers.append(("ETag", quote_etag(etag)))
+        if entry.last_modified is not None:
+            headers.append(("Last-Modified", http_date(entry.last_modified)))
+        headers.append(("Cache-Control", self._cache_control()))
+        if entry.gzip is not None:
+            headers.append(("Vary", "Accept-Encoding"))
+        if encoding != "identity":
+            headers.append(("Content-Encoding", encoding))
+        if self._not_modified(environ, entry):
+            start_response("304 Not Modified", [h for h in headers if h[0] != "Content-Type"])
+            return []
+        headers.append(("Content-Length", str(len(body))))
+        start_response("200 OK", headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+    def _not_modified(self, environ: dict[str, Any], entry: Entry) -> bool:
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match is not None:
+            tags = [t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(",")]
+            return "*" in tags or any(t.split("-", 1)[0] == entry.etag for t in tags)
+        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+        if since is not None and entry.last_modified is not None:
+            return entry.last_modified.replace(microsecond=0) <= since
+        return False
+
+    def _cache_control(self) -> str:
+        max_age = self.max_age
+        upcoming = self.store.current_view().next_publication
+        if upcoming is not None:
+            until = (upcoming - dt.datetime.now(dt.UTC)).total_seconds()
+            max_age = max(0, min(max_age, int(until)))
+        return f"public, max-age={max_age}, stale-while-revalidate={self.stale}"
