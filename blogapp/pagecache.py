@@ -18,6 +18,7 @@ import functools
 import gzip
 import hashlib
 import logging
+import mimetypes
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -42,6 +43,10 @@ _COMPRESSIBLE = ("text/", "application/xml", "application/rss+xml", "application
 _COMPRESSIBLE += ("application/json", "application/feed+json", "image/svg+xml", "application/javascript")
 _MIN_COMPRESS = 512
 _RETRY_AFTER_FAILURE = 1.0
+#: Bumped whenever Entry changes shape (keys of shared Redis caches outlive a deploy).
+ENTRY_FORMAT = 1
+#: Fingerprinted static files never change under their URL.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def cacheable(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,8 +126,9 @@ class PageCache:
         self.max_age: int = app.config["BLOG_HTTP_MAX_AGE"]
         self.stale: int = app.config["BLOG_HTTP_STALE"]
         self.timeout: int = app.config["CACHE_DEFAULT_TIMEOUT"]
-        self.prefix: str = app.config["CACHE_KEY_PREFIX"]
         self._down_until = 0.0
+        self.assets = app.extensions["blog_assets"]
+        self._static: dict[str, Entry] = {}
 
     @property
     def backend(self) -> Any:
@@ -131,6 +137,11 @@ class PageCache:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/static/"):
+            entry = self._static_entry(path[len("/static/") :])
+            if entry is not None:
+                return self._serve(entry, environ, start_response, IMMUTABLE, None)
         key = self._key(environ)
         if key is None:
             return self.wsgi_app(environ, start_response)
@@ -143,7 +154,8 @@ class PageCache:
                 return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
             entry = build_entry(headers, body)
             self._set(key, entry)
-        return self._serve(entry, environ, start_response)
+            return self._serve(entry, environ, start_response, self._cache_control(), "MISS")
+        return self._serve(entry, environ, start_response, self._cache_control(), "HIT")
 
     # -- keys and backend -------------------------------------------------------------
 
@@ -155,7 +167,8 @@ class PageCache:
         version = self.store.current_view().version
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")
-        return f"{self.prefix}page:{host}|{environ.get('SCRIPT_NAME', '')}|{path}|{query}|{version}"
+        # ENTRY_FORMAT: entries pickled by an older release are never read back as Entry.
+        return f"page{ENTRY_FORMAT}:{host}|{environ.get('SCRIPT_NAME', '')}|{path}|{query}|{version}"
 
     def _get(self, key: str) -> Entry | None:
         if time.monotonic() < self._down_until:
@@ -209,7 +222,28 @@ class PageCache:
 
     # -- hit or fresh entry: answer ----------------------------------------------------
 
-    def _serve(self, entry: Entry, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _static_entry(self, name: str) -> Entry | None:
+        """A fingerprinted static file, read and compressed once per process."""
+        entry = self._static.get(name)
+        if entry is None:
+            path = self.assets.resolve(name)
+            if path is None:
+                return None
+            mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if mimetype.startswith("text/") or mimetype == "application/javascript":
+                mimetype += "; charset=utf-8"
+            entry = build_entry(Headers({"Content-Type": mimetype}), path.read_bytes())
+            self._static[name] = entry
+        return entry
+
+    def _serve(
+        self,
+        entry: Entry,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        cache_control: str,
+        hit: str | None,
+    ) -> Iterable[bytes]:
         encoding = choose_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""), entry)
         body = {"br": entry.br, "gzip": entry.gzip}.get(encoding) or entry.identity
         etag = entry.etag if encoding == "identity" else f"{entry.etag}-{encoding}"
@@ -217,7 +251,9 @@ class PageCache:
         headers.append(("ETag", quote_etag(etag)))
         if entry.last_modified is not None:
             headers.append(("Last-Modified", http_date(entry.last_modified)))
-        headers.append(("Cache-Control", self._cache_control()))
+        headers.append(("Cache-Control", cache_control))
+        if hit:
+            headers.append(("X-Cache", hit))
         if entry.gzip is not None:
             headers.append(("Vary", "Accept-Encoding"))
         if encoding != "identity":

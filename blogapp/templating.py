@@ -140,6 +140,11 @@ def initials(name: str) -> str:
     return "".join(letters[:2]).upper() or "?"
 
 
+def asset_url(filename: str) -> str:
+    """URL of one of the blog's own static files, fingerprinted so it can be cached forever."""
+    return url_for("static", filename=current_app.extensions["blog_assets"].fingerprinted(filename))
+
+
 def init_app(app: Flask) -> None:
     """Register filters, globals and the site context processor."""
     app.jinja_env.filters.update(
@@ -150,6 +155,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         absolute_url=absolute_url,
+        asset_url=asset_url,
         public_url=public_url,
         cover_url=cover_url,
         share_image_url=share_image_url,

@@ -104,7 +104,7 @@ def tag(tag: str) -> Response:
     if found is None:
         abort(404, f"No posts are tagged {tag!r}.")
     name, posts = found
-    return render_template("pages/tag.html", tag=name, posts=posts, canonical=absolute_url("pages.tag", tag=name))
+    return html_page(posts, "pages/tag.html", tag=name, posts=posts, canonical=absolute_url("pages.tag", tag=name))
 
 
 @bp.route("/posts/<slug>/cover.svg")

@@ -1,0 +1,199 @@
+"""HTTP semantics of every cacheable answer: ETag, Last-Modified, 304s, Cache-Control, Vary,
+gzip/brotli compressed once per cached entry, fingerprinted immutable static files, and
+scheduled posts appearing on time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import re
+import time
+
+import brotli
+import pytest
+
+from blogapp import create_app
+from blogapp import pagecache
+
+from .conftest import post_text
+
+CACHEABLE = [
+    ("/", "text/html"),
+    ("/page/2", "text/html"),
+    ("/posts/hello-world", "text/html"),
+    ("/tags", "text/html"),
+    ("/tags/python", "text/html"),
+    ("/posts/missing-cover/cover.svg", "image/svg+xml"),
+    ("/feed.xml", "application/rss+xml"),
+    ("/atom.xml", "application/atom+xml"),
+    ("/feed.json", "application/feed+json"),
+    ("/tags/python/feed.xml", "application/rss+xml"),
+    ("/sitemap.xml", "application/xml"),
+    ("/robots.txt", "text/plain"),
+    ("/api/latest-posts", "application/json"),
+]
+
+
+@pytest.fixture
+def app(config):
+    return create_app({**config, "BLOG_POSTS_PER_PAGE": 5})
+
+
+@pytest.mark.parametrize(("url", "mimetype"), CACHEABLE)
+def test_validators_and_cache_control(client, url, mimetype):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    etag, weak = response.get_etag()
+    assert etag and not weak
+    if url != "/robots.txt":  # robots.txt shows no content, so it has no last change
+        assert response.last_modified is not None
+        assert response.last_modified <= dt.datetime.now(dt.UTC)
+    cache_control = response.headers["Cache-Control"]
+    assert re.fullmatch(r"public, max-age=\d+, stale-while-revalidate=\d+", cache_control)
+
+
+@pytest.mark.parametrize(("url", "mimetype"), CACHEABLE)
+def test_conditional_requests_get_304_without_body(client, url, mimetype):
+    first = client.get(url)
+    by_etag = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert by_etag.status_code == 304
+    assert by_etag.data == b""
+    if "Last-Modified" in first.headers or url != "/robots.txt":
+        by_date = client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+        assert by_date.status_code == 304
+    stale = client.get(url, headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+    assert stale.status_code == 200 and stale.data == first.data
+    other = client.get(url, headers={"If-None-Match": '"not-it"'})
+    assert other.status_code == 200
+
+
+def test_last_modified_is_the_newest_content_shown(client):
+    response = client.get("/posts/hello-world")
+    assert response.last_modified == dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.UTC)
+    tag = client.get("/tags/python")  # newest python post is hello-world
+    assert tag.last_modified == dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def test_an_edit_changes_etag_and_last_modified(client, write_post):
+    write_post("edited.md", post_text("Edited", body="one"))
+    before = client.get("/posts/edited")
+    write_post("edited.md", post_text("Edited", body="two", updated='"2025-01-01T00:00:00Z"'))
+    after = client.get("/posts/edited", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert after.last_modified == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding"),
+    [
+        ("gzip, deflate, br", "br"),
+        ("br;q=0, gzip", "gzip"),
+        ("gzip", "gzip"),
+        ("identity", None),
+        ("", None),
+        ("*", "br"),
+        ("gzip;q=0, br;q=0", None),
+    ],
+)
+def test_compression_follows_accept_encoding(client, accept, encoding):
+    plain = client.get("/posts/hello-world").data
+    response = client.get("/posts/hello-world", headers={"Accept-Encoding": accept})
+    assert response.headers.get("Content-Encoding") == encoding
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    body = response.data
+    if encoding == "br":
+        body = brotli.decompress(body)
+    elif encoding == "gzip":
+        body = gzip.decompress(body)
+    assert body == plain
+
+
+def test_each_encoding_has_its_own_strong_etag_and_all_revalidate(client):
+    tags = {client.get("/", headers={"Accept-Encoding": enc}).headers["ETag"] for enc in ("br", "gzip", "")}
+    assert len(tags) == 3
+    for tag in tags:
+        assert client.get("/", headers={"If-None-Match": tag}).status_code == 304
+
+
+def test_compression_happens_once_per_cached_entry(client, monkeypatch):
+    calls = []
+    real = pagecache.brotli.compress
+
+    def counting(data, **kwargs):
+        calls.append(len(data))
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(pagecache.brotli, "compress", counting)
+    for _ in range(5):
+        assert client.get("/feed.xml", headers={"Accept-Encoding": "br"}).status_code == 200
+    assert len(calls) == 1
+
+
+def test_cache_hits_are_marked(client):
+    assert client.get("/tags").headers["X-Cache"] == "MISS"
+    assert client.get("/tags").headers["X-Cache"] == "HIT"
+    assert client.head("/tags").headers["X-Cache"] == "HIT"
+
+
+def test_head_gets_headers_without_body(client):
+    response = client.head("/feed.xml", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.data == b""
+    assert int(response.headers["Content-Length"]) > 0
+
+
+def test_health_and_errors_are_not_cacheable(client):
+    assert client.get("/healthz").headers["Cache-Control"] == "no-store"
+    missing = client.get("/nope")
+    assert missing.status_code == 404
+    assert "ETag" not in missing.headers and "X-Cache" not in missing.headers
+
+
+def test_static_files_are_fingerprinted_and_immutable(client):
+    html = client.get("/").data.decode()
+    css = re.search(r'href="(/static/css/site\.[0-9a-f]{10}\.css)"', html)[1]
+    js = re.search(r'src="(/static/js/theme\.[0-9a-f]{10}\.js)"', html)[1]
+    for url in (css, js):
+        response = client.get(url, headers={"Accept-Encoding": "br"})
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert response.headers["Content-Encoding"] == "br"
+        assert client.get(url, headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    assert client.get("/static/css/site.0000000000.css").status_code == 404
+    plain = client.get("/static/css/site.css")
+    assert plain.status_code == 200
+    assert "immutable" not in plain.headers.get("Cache-Control", "")
+    plain.close()
+
+
+def test_scheduled_post_appears_on_time_without_restart(client, write_post):
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
+    write_post("scheduled.md", post_text("Scheduled Post", date=soon.isoformat()))
+    first = client.get("/")
+    assert b"Scheduled Post" not in first.data
+    max_age = int(re.search(r"max-age=(\d+)", first.headers["Cache-Control"])[1])
+    assert max_age <= 3  # no cache in front may keep the page past the publication time
+    assert client.get("/posts/scheduled").status_code == 404
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and b"Scheduled Post" not in client.get("/").data:
+        time.sleep(0.2)
+    assert b"Scheduled Post" in client.get("/").data
+    assert dt.datetime.now(dt.UTC) >= soon
+    assert client.get("/posts/scheduled").status_code == 200
+    assert b"Scheduled Post" in client.get("/feed.xml").data
+    assert b"/posts/scheduled" in client.get("/sitemap.xml").data
+
+
+def test_unreachable_cache_backend_still_serves(config, caplog):
+    """A Redis that is not there (nothing listens on the port): pages render uncached."""
+    pytest.importorskip("redis")
+    app = create_app({**config, "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://127.0.0.1:9/0"})
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get("/posts/hello-world")
+        assert response.status_code == 200
+        assert response.headers["ETag"]
+    assert "page cache get failed" in caplog.text
