@@ -16,8 +16,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 #: Access log to stdout, errors to stderr, for the process manager to collect.
 accesslog = "-"
 errorlog = "-"
-#: Each worker builds its own app (and its own in-process cache): no shared state to fork.
-preload_app = False
+#: The master builds the app and reads every post once (wsgi.py), on all cores, then forks
+#: the workers, which start with the posts already parsed (and share that memory until they
+#: write to it). Without this, every worker would parse every post on its first request.
+#: A code change needs a restart (SIGHUP re-forks workers from the preloaded app); content
+#: changes never do.
+preload_app = True
 #: Seconds a worker may take on one request before the master replaces it.
 timeout = 30
 graceful_timeout = 20

@@ -3,3 +3,5 @@
 from blogapp import create_app
 
 app = create_app()
+# Read every post now, in gunicorn's master (preload_app), so forked workers start warm.
+app.extensions["blog_content"].snapshot()

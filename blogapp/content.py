@@ -9,14 +9,17 @@ the response cache keys on it.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import logging
+import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -32,12 +35,15 @@ from .posts import Post
 from .posts import PostError
 from .posts import SlugError
 from .posts import TooLargeError
+from .posts import extract_body
 from .posts import normalize_slug
 from .posts import parse_post
 
 logger = logging.getLogger("blogapp.content")
 
 StatKey = tuple[int, int, int]
+#: Below this many files to parse, forking helpers costs more than it saves.
+PARALLEL_MIN = 2000
 
 
 def is_post_file(name: str) -> bool:
@@ -108,7 +114,8 @@ class ContentStore:
         self.timezone = ZoneInfo(cfg["BLOG_TIMEZONE"])
         self.default_author: str = cfg["BLOG_AUTHOR"]
         self.render: Callable = functools.partial(render_markdown, trust_html=cfg["BLOG_TRUST_HTML"])
-        self._memo: dict[str, tuple[StatKey, Post | PostError]] = {}
+        self._memo: dict[str, tuple[StatKey, str, Post | PostError]] = {}
+        self._stats: dict[str, StatKey] = {}
         self._lock = threading.Lock()
         self._checked = -float("inf")
         self._snapshot: Snapshot | None = None
@@ -129,19 +136,44 @@ class ContentStore:
 
     def _rescan(self, old: Snapshot | None) -> Snapshot:
         stats = self._list()
-        fingerprint = hashlib.blake2b(repr(sorted(stats.items())).encode(), digest_size=8).hexdigest()
-        if old is not None and old.fingerprint == fingerprint:
-            return old
-        memo = {}
-        for path, key in stats.items():
-            cached = self._memo.get(path)
-            if cached is None or cached[0] != key:
-                cached = (key, self._load(path, key[1]))
-                if isinstance(cached[1], PostError):
-                    logger.warning("invalid post %s", cached[1])
-            memo[path] = cached
-        self._memo = memo
-        return self._index(fingerprint, [value for _, value in memo.values()])
+        if old is not None and stats == self._stats:
+            return old  # the common case: one stat pass, nothing else
+        memo = {path: self._memo[path] for path, key in stats.items() if self._memo.get(path, (None,))[0] == key}
+        changed = [(path, key) for path, key in stats.items() if path not in memo]
+        for (path, key), loaded in zip(changed, self._load_many(changed), strict=True):
+            memo[path] = (key, *loaded)
+            if isinstance(loaded[1], PostError):
+                logger.warning("invalid post %s", loaded[1])
+        self._memo, self._stats = memo, stats
+        # The version hashes names and contents, not times: hosts with their own copies of
+        # the same posts agree on it, and so share a Redis cache.
+        listing = sorted((os.path.basename(path), digest) for path, (_, digest, _) in memo.items())
+        fingerprint = hashlib.blake2b(repr(listing).encode(), digest_size=8).hexdigest()
+        return self._index(fingerprint, [item for _, _, item in memo.values()])
+
+    def _load_many(self, items: list[tuple[str, StatKey]]) -> list[tuple[str, Post | PostError]]:
+        """Load files, on every core when there are many and it is safe to fork.
+
+        Parsing 10,000 posts takes ~2 s on one core. At start-up (gunicorn's master preloads
+        the app, see wsgi.py) there is one thread, so forked helpers can share the work.
+        Never forks from a threaded worker, where another thread could hold a lock.
+        """
+        cores = os.cpu_count() or 1
+        if len(items) < PARALLEL_MIN or cores < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
+            return [self._load(path, key[1]) for path, key in items]
+        chunks = [items[i::cores] for i in range(cores)]
+        context = multiprocessing.get_context("fork")
+        global _forking_store
+        _forking_store = self  # the forked helpers inherit it; only file names travel to them
+        try:
+            with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
+                parts = list(pool.map(_load_chunk, chunks))
+        finally:
+            _forking_store = None
+        results: list[tuple[str, Post | PostError]] = [None] * len(items)  # type: ignore[list-item]
+        for i, part in enumerate(parts):
+            results[i::cores] = part
+        return results
 
     def _list(self) -> dict[str, StatKey]:
         """Stat every candidate post file; the only directory scan."""
@@ -166,31 +198,36 @@ class ContentStore:
             found[entry.path] = (st.st_mtime_ns, st.st_size, st.st_ino)
         return found
 
-    def _load(self, path: str, size: int) -> Post | PostError:
-        name = os.path.basename(path)
+    def _load(self, path: str, size: int) -> tuple[str, Post | PostError]:
+        """(content digest, Post or the reason it is invalid) for one file."""
+        digest = f"size:{size}"
         try:
             if size > self.max_bytes:
                 raise TooLargeError(path, f"file is {size} bytes, over BLOG_MAX_POST_BYTES ({self.max_bytes})")
             with open(path, "rb") as fh:
                 data = fh.read(self.max_bytes + 1)
+            digest = hashlib.blake2b(data, digest_size=8).hexdigest()
             if len(data) > self.max_bytes:
                 raise TooLargeError(path, f"file is over BLOG_MAX_POST_BYTES ({self.max_bytes})")
             try:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise EncodingError(path, f"not UTF-8 (byte {exc.start})") from None
-            return parse_post(
+            post = parse_post(
                 text,
                 path,
                 self.render,
-                slug=normalize_slug(name[:-3]),
+                slug=normalize_slug(os.path.basename(path)[:-3]),
                 timezone=self.timezone,
                 default_author=self.default_author,
+                load_body=lambda: "",
             )
+            # Keep the front matter only; the body is read again when it is rendered.
+            return digest, dataclasses.replace(post, load_body=functools.partial(read_body, path, post.title))
         except PostError as err:
-            return err
+            return digest, err
         except OSError as exc:
-            return PostError(path, f"cannot read: {exc.strerror or exc}")
+            return digest, PostError(path, f"cannot read: {exc.strerror or exc}")
 
     def _index(self, fingerprint: str, loaded: list[Post | PostError]) -> Snapshot:
         errors = [item for item in loaded if isinstance(item, PostError)]
@@ -210,6 +247,25 @@ class ContentStore:
         pending = sorted(p.date for p in posts if not p.draft)
         errors.sort(key=lambda e: e.path)
         return Snapshot(fingerprint, posts, errors, self.show_hidden, _pending=pending)
+
+
+_forking_store: ContentStore | None = None
+
+
+def _load_chunk(items: list[tuple[str, StatKey]]) -> list[tuple[str, Post | PostError]]:
+    """In a forked helper: load some files with the store the parent set before forking."""
+    assert _forking_store is not None
+    return [_forking_store._load(path, key[1]) for path, key in items]
+
+
+def read_body(path: str, title: str) -> str:
+    """Read a post's body from disk ("" if the file has gone: the next rescan drops it)."""
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return ""
+    return extract_body(text, title)
 
 
 def _claim_order(post: Post) -> tuple[bool, str]:

@@ -74,8 +74,13 @@ class Entry:
     last_modified: dt.datetime | None
 
 
-def build_entry(headers: Headers, body: bytes) -> Entry:
-    """Compress once and fingerprint; called on a cache miss."""
+def build_entry(headers: Headers, body: bytes, *, quality: int = 5) -> Entry:
+    """Compress once and fingerprint; called on a cache miss.
+
+    Brotli quality 5 compresses a 30 KB page in ~1 ms to within ~10 % of quality 11, which
+    takes ~40 ms (and seconds for a 10,000-post sitemap); static files, compressed once per
+    process, get ``quality=11``.
+    """
     content_type = headers.get("Content-Type", "")
     squeeze = len(body) >= _MIN_COMPRESS and content_type.startswith(_COMPRESSIBLE)
     kept = [
@@ -87,8 +92,8 @@ def build_entry(headers: Headers, body: bytes) -> Entry:
     return Entry(
         headers=kept,
         identity=body,
-        gzip=gzip.compress(body, compresslevel=9, mtime=0) if squeeze else None,
-        br=brotli.compress(body, quality=11) if squeeze else None,
+        gzip=gzip.compress(body, compresslevel=6, mtime=0) if squeeze else None,
+        br=brotli.compress(body, quality=quality) if squeeze else None,
         etag=hashlib.blake2b(body, digest_size=12).hexdigest(),
         last_modified=last_modified,
     )
@@ -232,7 +237,7 @@ class PageCache:
             mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             if mimetype.startswith("text/") or mimetype == "application/javascript":
                 mimetype += "; charset=utf-8"
-            entry = build_entry(Headers({"Content-Type": mimetype}), path.read_bytes())
+            entry = build_entry(Headers({"Content-Type": mimetype}), path.read_bytes(), quality=11)
             self._static[name] = entry
         return entry
 

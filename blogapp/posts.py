@@ -6,6 +6,7 @@ Pure: no Flask, no file access. content.py reads the files and hands the text he
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -98,7 +99,12 @@ class Author:
 
 @dataclass(frozen=True, eq=False)
 class Post:
-    """One valid post. ``html`` and ``excerpt`` are rendered on first use and kept."""
+    """One valid post: its front matter, and how to get its body.
+
+    The body is not held in memory: ``load_body`` fetches it (from disk, for posts loaded by
+    content.py) when ``html`` is rendered, which the page cache makes rare. Only the short
+    plain-text ``excerpt`` is kept once computed. This keeps 10,000 posts in a few MB.
+    """
 
     slug: str
     title: str
@@ -110,14 +116,20 @@ class Post:
     cover_image: str | None
     og_image: str | None
     draft: bool
-    body: str
+    load_body: Callable[[], str] = field(repr=False)
     source: str
     meta: dict[str, Any] = field(default_factory=dict)
     excerpt_source: str | None = None
     render: Callable[[str], Markup] = field(default=Markup, repr=False)
 
-    @cached_property
+    @property
+    def body(self) -> str:
+        """The markdown body (without front matter or a heading that repeats the title)."""
+        return self.load_body()
+
+    @property
     def html(self) -> Markup:
+        """The rendered, sanitized body; rendered on each call (pages are cached whole)."""
         return self.render(self.body)
 
     @cached_property
@@ -166,8 +178,12 @@ def parse_post(
     slug: str,
     timezone: ZoneInfo,
     default_author: str,
+    load_body: Callable[[], str] | None = None,
 ) -> Post:
     """Build a Post from a file's text; ``slug`` is the file name without ``.md``.
+
+    ``load_body`` fetches the body later (content.py re-reads the file); by default the Post
+    keeps the body parsed from ``text``.
 
     :raise PostError: naming ``source`` (and the YAML line) when the post is unusable.
     """
@@ -192,12 +208,22 @@ def parse_post(
         cover_image=_optional_str(meta.get("coverImage")),
         og_image=_og_image(meta.get("ogImage")),
         draft=meta.get("draft") is True or meta.get("preview") is True,
-        body=body,
+        load_body=load_body or functools.partial(str, body),
         source=source,
         meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
         excerpt_source=_optional_str(meta.get("excerpt")),
         render=render,
     )
+
+
+def extract_body(text: str, title: str) -> str:
+    """The body of a post file's text, as parse_post keeps it (no YAML parsing)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip()
+    try:
+        _front, body = _HANDLER.split(text)
+    except ValueError:
+        return ""
+    return _drop_title_heading(body.strip("\n"), title)
 
 
 def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
@@ -226,12 +252,17 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
         meta = {}
     if not isinstance(meta, dict):
         raise FrontMatterError(source, f"front matter must be a mapping, got {type(meta).__name__}")
-    if _count_values(meta) > MAX_FRONT_MATTER_VALUES:
+    if _may_explode(front) and _count_values(meta) > MAX_FRONT_MATTER_VALUES:
         raise FrontMatterError(
             source,
             "front matter is too big once aliases expand, or nests too deep",
         )
     return {str(k): v for k, v in meta.items()}, body.strip("\n")
+
+
+def _may_explode(front: str) -> bool:
+    """Cheap test: only aliases, or long or bracket-heavy front matter, can nest or expand."""
+    return "*" in front or len(front) > 2048 or front.count("[") + front.count("{") > 20
 
 
 def _count_values(value: Any) -> int:

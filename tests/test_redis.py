@@ -84,15 +84,16 @@ def _load(servers, paths, stop, results):
         server = servers[i % len(servers)]
         path = paths[i % len(paths)]
         i += 1
+        started = time.monotonic()  # classify by start: a request in flight at the stop may still hit
         try:
             conn = conns.get(server.port) or http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
             conns[server.port] = conn
             conn.request("GET", path)
             response = conn.getresponse()
             response.read()
-            results.append((time.monotonic(), response.status, response.getheader("X-Cache")))
+            results.append((started, response.status, response.getheader("X-Cache")))
         except (OSError, http.client.HTTPException) as exc:
-            results.append((time.monotonic(), type(exc).__name__, None))
+            results.append((started, type(exc).__name__, None))
             conns.pop(server.port).close()
     for conn in conns.values():
         conn.close()
@@ -110,8 +111,8 @@ def test_redis_stopping_under_traffic_costs_no_request(tmp_path, redis_server):
         for thread in threads:
             thread.start()
         time.sleep(1.5)
+        redis_server.stop()  # returns once redis-server has exited
         stopped_at = time.monotonic()
-        redis_server.stop()
         time.sleep(2.0)
         redis_server.start()
         restarted_at = time.monotonic()
