@@ -17,6 +17,7 @@ from .config import ROOT
 from .config import check_config
 from .extensions import cache
 from .pagecache import PageCache
+from .security import SecurityHeaders
 from .views import api
 from .views import feeds
 from .views import pages
@@ -47,9 +48,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sitemap.bp)
     app.register_blueprint(pages.bp)
 
-    # Outermost first: ProxyFix rewrites the environ, then PageCache answers cache hits
-    # before Flask routes the request.
+    # Outermost first: ProxyFix rewrites the environ, SecurityHeaders marks every answer,
+    # then PageCache answers cache hits before Flask routes the request.
     app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, app.config["BLOG_SITE_URL"])  # type: ignore[method-assign]
     if app.config["BLOG_PROXY_COUNT"]:
         n = app.config["BLOG_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]

@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS: dict[str, Any] = {
     # Folder of *.md posts; relative paths are taken from the repository root.
     "BLOG_POSTS_DIR": "content/posts",
+    # Removed posts: one slug or path per line (# comments); their URLs answer 410 Gone.
+    "BLOG_GONE_FILE": "content/gone.txt",
     # Folder served at the site root, as Next.js serves public/ (/assets/... etc.).
     "BLOG_PUBLIC_DIR": "static",
     # Public URL of the home page, mount prefix included; "" = from each request.
@@ -109,6 +111,7 @@ def check_config(config: dict[str, Any]) -> None:
         raise ConfigError(f"BLOG_POSTS_DIR is not a folder: {posts_dir}")
     config["BLOG_POSTS_DIR"] = posts_dir
     config["BLOG_PUBLIC_DIR"] = resolve_dir(config["BLOG_PUBLIC_DIR"])
+    config["BLOG_GONE_FILE"] = resolve_dir(config["BLOG_GONE_FILE"])
     if not config.get("CACHE_TYPE"):
         raise ConfigError("CACHE_TYPE must be set (SimpleCache, RedisCache, NullCache, ...)")
 

@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -87,6 +88,17 @@ class View:
                 found.setdefault(tag.casefold(), (tag, []))[1].append(post)
         return dict(sorted(found.items(), key=lambda item: (-len(item[1][1]), item[0])))
 
+    @functools.cached_property
+    def aliases(self) -> dict[str, Post]:
+        """``{old path: post}`` from the posts' ``aliases:`` (a path, or an old slug)."""
+        found: dict[str, Post] = {}
+        live = {f"/posts/{p.slug}" for p in self.posts}
+        for post in self.posts:
+            for alias in alias_paths(post.meta.get("aliases")):
+                if alias not in live:  # a live post's own URL always wins
+                    found.setdefault(alias, post)
+        return found
+
     @classmethod
     def build(cls, snap: Snapshot, now: dt.datetime, passed: int) -> View:
         if snap.show_hidden:
@@ -116,6 +128,8 @@ class ContentStore:
         self.render: Callable = functools.partial(render_markdown, trust_html=cfg["BLOG_TRUST_HTML"])
         self._memo: dict[str, tuple[StatKey, str, Post | PostError]] = {}
         self._stats: dict[str, StatKey] = {}
+        self.gone_file: Path = cfg["BLOG_GONE_FILE"]
+        self._gone: tuple[tuple[int, int] | None, frozenset[str]] = (None, frozenset())
         self._lock = threading.Lock()
         self._checked = -float("inf")
         self._snapshot: Snapshot | None = None
@@ -129,6 +143,18 @@ class ContentStore:
                     self._snapshot = self._rescan(self._snapshot)
                     self._checked = time.monotonic()
         return self._snapshot
+
+    def gone(self) -> frozenset[str]:
+        """Paths listed in BLOG_GONE_FILE, re-read when the file changes."""
+        try:
+            st = os.stat(self.gone_file)
+            key = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            return frozenset()
+        if self._gone[0] != key:
+            with open(self.gone_file, encoding="utf-8", errors="replace") as fh:
+                self._gone = (key, frozenset(alias_paths([line.split("#", 1)[0] for line in fh])))
+        return self._gone[1]
 
     def current_view(self) -> View:
         """The posts visible now (cheap: at most a stat pass once per interval)."""
@@ -258,6 +284,19 @@ def _load_chunk(items: list[tuple[str, StatKey]]) -> list[tuple[str, Post | Post
     return [_forking_store._load(path, key[1]) for path, key in items]
 
 
+def alias_paths(value: Any) -> list[str]:
+    """Normalise ``aliases:`` (a string or a list): ``old-slug`` means ``/posts/old-slug``."""
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    paths = []
+    for item in items:
+        if not isinstance(item, str | int) or not str(item).strip():
+            continue
+        text = normalize_slug(str(item).strip())
+        path = text if text.startswith("/") else f"/posts/{text}"
+        paths.append(path.rstrip("/") or "/")
+    return paths
+
+
 def read_body(path: str, title: str) -> str:
     """Read a post's body from disk ("" if the file has gone: the next rescan drops it)."""
     try:
@@ -315,6 +354,27 @@ def get_tag(tag: str) -> tuple[str, list[Post]] | None:
 def get_tags() -> dict[str, tuple[str, list[Post]]]:
     """Every tag with its posts, most used first."""
     return _view().tags
+
+
+def alias_target(path: str) -> Post | None:
+    """The post an old URL (``aliases:``) now lives at, if any."""
+    return _view().aliases.get(normalize_slug(path.rstrip("/") or "/"))
+
+
+def is_gone(path: str) -> bool:
+    """True when BLOG_GONE_FILE lists ``path`` (or, for ``/posts/<slug>``, the slug)."""
+    return normalize_slug(path.rstrip("/") or "/") in current_app.extensions["blog_content"].gone()
+
+
+def invalid_post_at(path: str) -> PostError | None:
+    """For ``/posts/<slug>``: the error of an invalid file named ``<slug>.md`` (author preview)."""
+    if not path.startswith("/posts/"):
+        return None
+    slug = normalize_slug(path[len("/posts/") :])
+    for error in invalid_posts():
+        if normalize_slug(os.path.basename(error.path)[:-3]) == slug:
+            return error
+    return None
 
 
 def invalid_posts() -> list[PostError]:

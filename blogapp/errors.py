@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask import current_app
+from flask import redirect
 from flask import render_template
+from flask import request
+from flask import url_for
+from werkzeug.exceptions import Gone
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import SecurityError
+
+from . import content
 
 
 def _render(error: HTTPException) -> tuple[str, int]:
@@ -23,6 +30,15 @@ def _handle_http(error: HTTPException):  # type: ignore[no-untyped-def]
     if isinstance(error, SecurityError):
         # An untrusted Host (TRUSTED_HOSTS): no URL can be built, so answer plainly.
         return error.get_response()
+    if error.code == 404 and request.method in ("GET", "HEAD"):
+        moved = content.alias_target(request.path)
+        if moved is not None:
+            return redirect(url_for("pages.post", slug=moved.slug), code=301)
+        if content.is_gone(request.path):
+            error = Gone()
+        elif current_app.debug and (problem := content.invalid_post_at(request.path)) is not None:
+            # Author preview: say what is wrong with the file instead of "not found".
+            return render_template("errors/invalid_post.html", problem=problem), 422
     body, code = _render(error)
     response = error.get_response()
     response.set_data(body)
