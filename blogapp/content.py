@@ -297,6 +297,20 @@ def alias_paths(value: Any) -> list[str]:
     return paths
 
 
+def read_text(post: Post) -> str:
+    """The post file's whole text as it is now ("" if it has gone)."""
+    try:
+        with open(post.source, "rb") as fh:
+            return fh.read().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return ""
+
+
+def get_store() -> ContentStore:
+    """This app's ContentStore (for tools that need hidden posts too, like ``check``)."""
+    return current_app.extensions["blog_content"]
+
+
 def read_body(path: str, title: str) -> str:
     """Read a post's body from disk ("" if the file has gone: the next rescan drops it)."""
     try:

@@ -216,6 +216,12 @@ def parse_post(
     )
 
 
+def opens_with_title(text: str, title: str) -> bool:
+    """True when a post file's body opens with ``# <title>`` (which the page drops)."""
+    match = _LEADING_H1.match(extract_body(text, ""))
+    return bool(match) and _comparable(match["text"]) == _comparable(title)
+
+
 def extract_body(text: str, title: str) -> str:
     """The body of a post file's text, as parse_post keeps it (no YAML parsing)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip()

@@ -57,3 +57,105 @@ def test_check_command_line_on_the_bundled_content():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "invalid" in result.stderr
+
+
+# --- check --strict ------------------------------------------------------------------------
+
+
+def strict_lines(runner) -> tuple[int, list[str]]:
+    result = runner.invoke(args=["check", "--strict"])
+    return result.exit_code, [line for line in result.stdout.splitlines() if ": warning: " in line]
+
+
+def test_strict_reports_warnings_and_fails(runner, posts_dir, write_post):
+    for name in INVALID:
+        (posts_dir / name).unlink()
+    assert runner.invoke(args=["check"]).exit_code == 0
+    write_post("w-cover.md", post_text("Cover", coverImage="/assets/blog/nope.jpg", excerpt="Unique one."))
+    write_post(
+        "w-link.md",
+        post_text("Link", excerpt="Unique two.", body="See [this](/posts/nowhere) and [ok](/posts/hello-world)."),
+    )
+    write_post("w-dup-a.md", post_text("Dup A", excerpt="Same words."))
+    write_post("w-dup-b.md", post_text("Dup B", excerpt="Same words."))
+    write_post("w-h1.md", post_text("Repeated Title", excerpt="Unique three.", body="# Repeated Title\n\nText."))
+    code, lines = strict_lines(runner)
+    assert code == 1
+    text = "\n".join(lines)
+    assert "w-cover.md: warning: coverImage file not found: /assets/blog/nope.jpg" in text
+    assert "w-link.md: warning: link to /posts/nowhere leads nowhere" in text
+    assert "/posts/hello-world" not in text
+    assert "w-dup-b.md: warning: excerpt is identical to that of" in text
+    assert "w-h1.md: warning: the body starts with a heading that repeats the title" in text
+    assert "missing-cover.md: warning: author picture file not found" in text
+    assert "w-dup-a.md: warning: excerpt" not in text
+
+
+def test_strict_passes_on_clean_posts(runner, posts_dir, write_post):
+    for path in posts_dir.glob("*.md"):
+        path.unlink()
+    write_post("clean.md", post_text("Clean", excerpt="Fine.", body="Links to [x](/posts/clean)."))
+    code, lines = strict_lines(runner)
+    assert (code, lines) == (0, [])
+
+
+# --- new -------------------------------------------------------------------------------------
+
+
+def test_new_writes_a_valid_draft_and_prints_its_path(runner, posts_dir, app):
+    result = runner.invoke(args=["new", "Café & Crème: 2024!"])
+    assert result.exit_code == 0
+    path = Path(result.stdout.strip())
+    assert path == posts_dir / "cafe-creme-2024.md"
+    text = path.read_text()
+    assert 'title: "Café & Crème: 2024!"' in text
+    assert "draft: true" in text
+    assert runner.invoke(args=["check"]).stdout.count("cafe-creme-2024") == 0  # valid
+    with app.app_context():
+        from blogapp import content
+
+        post = next(p for p in content.get_store().snapshot().posts if p.slug == "cafe-creme-2024")
+    assert post.draft
+    assert abs((post.date - __import__("datetime").datetime.now(post.date.tzinfo)).total_seconds()) < 60
+    second = runner.invoke(args=["new", "Café & Crème: 2024!", "--publish"])
+    assert Path(second.stdout.strip()).name == "cafe-creme-2024-2.md"
+    assert "draft" not in Path(second.stdout.strip()).read_text()
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def test_export_writes_a_static_site_matching_the_live_one(config, tmp_path):
+    from blogapp import create_app
+
+    app = create_app({**config, "BLOG_SITE_URL": "https://blog.example.com"})
+    target = tmp_path / "out"
+    result = app.test_cli_runner().invoke(args=["export", str(target)])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    pages = {
+        "/": "index.html",
+        "/posts/hello-world": "posts/hello-world/index.html",
+        "/posts/Upper Case & Spaces": "posts/Upper Case & Spaces/index.html",
+        "/tags/python": "tags/python/index.html",
+        "/feed.xml": "feed.xml",
+        "/tags/python/atom.xml": "tags/python/atom.xml",
+        "/sitemap.xml": "sitemap.xml",
+        "/robots.txt": "robots.txt",
+        "/assets/blog/cover.png": "assets/blog/cover.png",
+        "/posts/missing-cover/cover.svg": "posts/missing-cover/cover.svg",
+    }
+    for url, file in pages.items():
+        with client.get(url, base_url="https://blog.example.com/") as live:
+            assert (target / file).read_bytes() == live.get_data(), url
+    assert (target / "404.html").read_text().count("does not exist") == 1
+    css = list((target / "static" / "css").glob("site.*.css"))
+    assert len(css) == 1
+    assert not (target / "posts" / "draft").exists()
+    assert not list(target.rglob("*search*"))
+
+
+def test_export_needs_a_site_url(runner, tmp_path):
+    result = runner.invoke(args=["export", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert "BLOG_SITE_URL" in result.output
