@@ -47,11 +47,8 @@ class Server:
         self.port = free_port()
         self.prefix = (env or {}).get("SCRIPT_NAME", "")
         environ = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
-        environ.update(
-            FLASK_BLOG_POSTS_DIR=str(self.posts),
-            FLASK_BLOG_PUBLIC_DIR=str(tmp_path / "public"),
-            **(env or {}),
-        )
+        environ.update(FLASK_BLOG_POSTS_DIR=str(self.posts), FLASK_BLOG_PUBLIC_DIR=str(tmp_path / "public"))
+        environ.update(env or {})
         self.log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [

@@ -1,0 +1,144 @@
+"""The site in a real browser: Playwright driving Debian's Chromium against real gunicorn.
+
+Desktop and phone viewports: follow the hero, toggle the theme and keep it across a reload,
+search and open a result, reach a 404 and get back home; no console errors, no request to
+another origin, no horizontal overflow on the phone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .servers import Server
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = os.environ.get("BLOG_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--mute-audio",
+]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def _need_browser():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "playwright is not installed (pip install -r requirements-dev.txt)"
+    else:
+        if Path(CHROMIUM).exists():
+            return
+        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests are required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """gunicorn over a copy of the bundled posts and static files (the real site)."""
+    _need_browser()
+    tmp = tmp_path_factory.mktemp("site")
+    posts = tmp / "content-posts"
+    shutil.copytree(ROOT / "content" / "posts", posts)
+    server = Server(tmp, env={"FLASK_BLOG_PUBLIC_DIR": str(ROOT / "static")}, posts=posts, name="browser")
+    yield f"http://127.0.0.1:{server.port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def page(request, browser, site):
+    context = browser.new_context(viewport=VIEWPORTS[request.param], is_mobile=request.param == "phone")
+    page = context.new_page()
+    page.problems = []  # type: ignore[attr-defined]
+    page.on("console", lambda m: m.type == "error" and page.problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: page.problems.append(f"pageerror: {e}"))
+    page.on(
+        "request",
+        lambda r: r.url.startswith((site, "data:")) or page.problems.append(f"other origin: {r.url}"),
+    )
+    page.on("response", lambda r: r.status >= 400 and r.url != page.url and page.problems.append(f"{r.status} {r.url}"))
+    yield page
+    problems = page.problems
+    context.close()
+    assert problems == []
+
+
+def no_horizontal_overflow(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_follow_the_hero_to_its_post(page, site):
+    page.goto(site + "/")
+    title = page.locator(".hero-title a").inner_text()
+    page.locator(".hero-title a").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == title
+    assert "/posts/" in page.url
+    assert no_horizontal_overflow(page)
+    assert page.locator("h1").count() == 1
+
+
+def test_theme_toggle_persists_across_reload(page, site):
+    page.goto(site + "/posts/production-rag-with-postgres-and-pgvector")
+    toggle = page.locator(".theme-toggle")
+    assert toggle.is_visible()
+    background = "getComputedStyle(document.body).backgroundColor"
+    before_theme = page.evaluate("document.documentElement.dataset.theme || ''")
+    before_bg = page.evaluate(background)
+    toggle.click()
+    after_theme = page.evaluate("document.documentElement.dataset.theme")
+    assert after_theme in ("light", "dark") and after_theme != before_theme
+    assert page.evaluate(background) != before_bg
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == after_theme
+    assert page.evaluate(background) != before_bg
+    toggle.click()
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") != after_theme
+
+
+def test_search_and_open_a_result(page, site):
+    page.goto(site + "/")
+    box = page.locator("header input[name=q]")
+    box.fill("pgvector")
+    box.press("Enter")
+    page.wait_for_load_state()
+    assert "/search?q=pgvector" in page.url
+    first = page.locator("main a[href*='/posts/']").first
+    title = first.inner_text()
+    first.click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == title
+
+
+def test_a_404_leads_back_home(page, site):
+    response = page.goto(site + "/no/such/page")
+    assert response.status == 404
+    page.problems.clear()  # the 404 itself is the point here
+    page.get_by_role("link", name="Back to the home page").click()
+    page.wait_for_load_state()
+    assert page.url == site + "/"
+    assert page.locator(".hero").count() == 1
