@@ -19,6 +19,7 @@ from .extensions import cache
 from .pagecache import PageCache
 from .security import SecurityHeaders
 from .views import api
+from .views import discover
 from .views import feeds
 from .views import pages
 from .views import sitemap
@@ -46,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(sitemap.bp)
+    app.register_blueprint(discover.bp)
     app.register_blueprint(pages.bp)
 
     # Outermost first: ProxyFix rewrites the environ, SecurityHeaders marks every answer,

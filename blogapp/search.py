@@ -1,0 +1,293 @@
+"""Full-text search over the visible posts: SQLite FTS5 from the standard library.
+
+Each process keeps one in-memory FTS5 index, built lazily by the first search after the
+content version changes (an edit, a new post, a scheduled post going live) and guarded by a
+lock, so concurrent searches of a new version wait for one build instead of starting several.
+
+Bodies are indexed as plain text, but not by rendering them: ``strip_markdown`` removes the
+syntax with a few regular expressions, ~70x cheaper than rendering (0.15 ms against 10 ms for
+a 7 KB post), so 10,000 posts are indexed in seconds.
+
+User input never reaches FTS5's query language: ``fts_query`` keeps its words only and quotes
+each one, so ``AND``, ``NEAR(``, ``title:``, ``*``, ``^`` and unbalanced quotes are searched
+as plain words, never parsed as syntax.
+
+Ranking: every word in the title first, then in the tags, then in the excerpt, then the rest,
+each group by bm25 weighted title > tags > excerpt > body (see ``_RANKED``).
+
+Snippets come from FTS5's ``snippet()`` with private-use sentinel characters around the
+matches; the text is HTML-escaped first and the sentinels become ``<mark>`` afterwards, so
+nothing in a post can inject markup (the sentinels are removed from indexed text).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import Flask
+from flask import current_app
+from markupsafe import Markup
+from markupsafe import escape
+
+from . import content
+from .posts import EXCERPT_LENGTH
+from .posts import Post
+from .posts import truncate_words
+
+#: Longest query used; the rest is ignored.
+MAX_QUERY_CHARS = 200
+#: Most words a query is searched for (the rest are ignored).
+MAX_TERMS = 24
+#: Results per page.
+PER_PAGE = 20
+#: bm25 weights for (title, tags, excerpt, body): a title match counts most.
+WEIGHTS = (10.0, 6.0, 3.0, 1.0)
+#: Words of context in a snippet.
+SNIPPET_TOKENS = 28
+
+# Match markers: private-use characters, removed from indexed text, so they only ever come
+# from snippet()/highlight().
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_ELLIPSIS = "…"
+
+_WORD = re.compile(r"[^\W_]+")
+
+# Markdown syntax, removed cheaply (no rendering). Python's re scans fast only for patterns
+# that start with a literal, so line-anchored rules start with "\n" (the text gets one in
+# front) rather than "^" with re.M, and single marker characters go by str.translate.
+# Punctuation never makes a token (FTS5 splits on it); these rules are for what would
+# (URLs, tag names, entities) and for what snippets show.
+_FENCE = re.compile(r"\n[ \t]{0,3}(`{3,}|~{3,})[^\n]*(.*?)(?:\n[ \t]{0,3}\1[ \t]*(?=\n)|\Z)", re.S)
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]*)>", re.I)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
+_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+_REF_LINK = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
+_FOOTNOTE_REF = re.compile(r"\[\^[^\]\n]*\]:?")
+_REF_DEF = re.compile(r"\n[ \t]{0,3}\[[^\]\n]+\]:[^\n]*")
+_LINE_START = re.compile(
+    r"\n[ \t]*(?:#{1,6}[ \t]|(?:>[ \t]?)+|[-+][ \t]|\d{1,9}[.)][ \t]|[ \t|:-]*-{3,}[ \t|:-]*(?=\n))"
+)
+_MARKERS = str.maketrans("", "", _OPEN + _CLOSE)
+_PUNCTUATION = str.maketrans({"*": None, "`": None, "|": " ", "#": " "})
+
+
+def strip_markdown(text: str) -> str:
+    """Plain words of a markdown text, cheaply: syntax removed by regexes, not rendered.
+
+    Fenced code keeps its text as it is; elsewhere HTML loses its tags (scripts and styles
+    their content too), links and images keep their text, and markers go.
+    """
+    text = "\n" + text.translate(_MARKERS).replace("\r", "")
+    parts: list[str] = []
+    at = 0
+    for fence in _FENCE.finditer(text):
+        parts.append(_strip_prose(text[at : fence.start()]))
+        parts.append(fence.group(2))
+        at = fence.end()
+    parts.append(_strip_prose(text[at:]))
+    return " ".join(" ".join(parts).split())
+
+
+def _strip_prose(text: str) -> str:
+    if "<" in text:
+        text = _SCRIPT.sub(" ", text)
+        text = _COMMENT.sub(" ", text)
+        text = _AUTOLINK.sub(r"\1", text)
+        text = _TAG.sub(" ", text)
+    if "[" in text:
+        text = _IMAGE.sub(r"\1", text)
+        text = _LINK.sub(r"\1", text)
+        text = _REF_LINK.sub(r"\1", text)
+        text = _FOOTNOTE_REF.sub("", text)
+        text = _REF_DEF.sub("\n", text)
+    text = _LINE_START.sub("\n", text)
+    if "&" in text:  # before "#" goes, or "&#35;" would be broken
+        text = html.unescape(text).translate(_MARKERS)
+    return text.replace("~~", "").translate(_PUNCTUATION)
+
+
+def clean_query(raw: str | None) -> str:
+    """The query as shown and searched: NFC, whitespace collapsed, at most MAX_QUERY_CHARS."""
+    text = unicodedata.normalize("NFC", (raw or "")[: MAX_QUERY_CHARS * 2])
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of ``query`` (letters and digits), as FTS5's unicode61 tokenizer splits them."""
+    return _WORD.findall(query)[:MAX_TERMS]
+
+
+def fts_query(query: str) -> str | None:
+    """Safe FTS5 syntax for a user's query: every word quoted, the last one a prefix.
+
+    Operators, column filters, quotes and brackets are not syntax here: ``NOT "x`` becomes
+    ``"NOT" "x"*``. None when the query has no words (only punctuation, emoji, spaces).
+    """
+    terms = query_terms(query)
+    if not terms:
+        return None
+    quoted = [f'"{term}"' for term in terms]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def marked(text: str) -> Markup:
+    """Escape ``text``, then turn the match sentinels into ``<mark>`` elements."""
+    safe = str(escape(text))
+    # Balance defensively: a snippet may cut between an opening and a closing marker.
+    out: list[str] = []
+    open_ = False
+    for part in re.split(f"([{_OPEN}{_CLOSE}])", safe):
+        if part == _OPEN:
+            if not open_:
+                out.append("<mark>")
+                open_ = True
+        elif part == _CLOSE:
+            if open_:
+                out.append("</mark>")
+                open_ = False
+        else:
+            out.append(part)
+    if open_:
+        out.append("</mark>")
+    return Markup("".join(out))
+
+
+@dataclass(frozen=True)
+class Hit:
+    post: Post
+    title: Markup  # escaped, with <mark>
+    snippet: Markup  # escaped, with <mark>
+
+
+@dataclass(frozen=True)
+class Results:
+    query: str
+    total: int
+    hits: list[Hit]
+    page: int
+    pages: int
+
+
+#: Posts with every word in the title first, then in the tags, then in the excerpt, then the
+#: rest; within each, FTS5's bm25 with WEIGHTS. (bm25 alone cannot put titles first: FTS5
+#: multiplies a column's weight into the term frequency before saturating it, so a word
+#: repeated in a body outscores the same word once in a title.)
+_RANKED = f"""
+    SELECT rowid FROM doc WHERE doc MATCH ?1
+    ORDER BY rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'title : (' || ?1 || ')') DESC,
+             rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'tags : (' || ?1 || ')') DESC,
+             rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'excerpt : (' || ?1 || ')') DESC,
+             bm25(doc, {", ".join(map(str, WEIGHTS))}), rowid
+    LIMIT ?2 OFFSET ?3"""
+_INSERT = "INSERT INTO doc(rowid, title, tags, excerpt, body) VALUES (?, ?, ?, ?, ?)"
+_SCHEMA = "CREATE VIRTUAL TABLE doc USING fts5(title, tags, excerpt, body, tokenize='unicode61 remove_diacritics 2'{})"
+
+
+def _document(post: Post) -> tuple[str, str, str, str]:
+    """(title, tags, excerpt, body) of a post as plain text, as indexed.
+
+    The excerpt is the author's only (a body's first words are already in the body).
+    """
+    excerpt = strip_markdown(post.excerpt_source) if post.excerpt_source else ""
+    return post.title.translate(_MARKERS), " ".join(post.tags).translate(_MARKERS), excerpt, strip_markdown(post.body)
+
+
+class Index:
+    """One content version's FTS5 index, in memory.
+
+    The table is contentless (``content=''``): it keeps the index, not the text, about a
+    quarter of the size (10,000 posts: ~27 MB instead of ~100 MB per process). Snippets are
+    made for the shown hits only, from their text read again, in a throwaway table.
+    Queries on the shared connection are serialised by a lock.
+    """
+
+    def __init__(self, version: str, posts: Iterable[Post]) -> None:
+        self.version = version
+        self.posts = list(posts)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._db.execute(_SCHEMA.format(", content=''"))
+        rows = ((rowid, *_document(post)) for rowid, post in enumerate(self.posts))
+        self._db.execute("BEGIN")
+        self._db.executemany(_INSERT, rows)
+        self._db.execute("COMMIT")
+
+    def search(self, query: str, page: int = 1, per_page: int = PER_PAGE) -> Results:
+        """Ranked hits for ``query`` (cleaned by ``clean_query``); a page past the end has none."""
+        match = fts_query(query)
+        if match is None:
+            return Results(query, 0, [], 1, 0)
+        page = max(page, 1)
+        with self._lock:
+            total = self._db.execute("SELECT count(*) FROM doc WHERE doc MATCH ?", (match,)).fetchone()[0]
+            rowids = [rowid for (rowid,) in self._db.execute(_RANKED, (match, per_page, (page - 1) * per_page))]
+        posts = [self.posts[rowid] for rowid in rowids]
+        return Results(query, total, _hits(posts, match), page, -(-total // per_page))
+
+
+def _hits(posts: list[Post], match: str) -> list[Hit]:
+    """Hits with highlighted titles and snippets, from a throwaway table of these posts only."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        db.execute(_SCHEMA.format(""))
+        documents = [_document(post) for post in posts]
+        db.executemany(_INSERT, ((rowid, *document) for rowid, document in enumerate(documents)))
+        found = {
+            rowid: (title, body if _OPEN in body or not excerpt else excerpt)
+            for rowid, title, body, excerpt in db.execute(
+                f"""SELECT rowid, highlight(doc, 0, ?1, ?2),
+                      snippet(doc, 3, ?1, ?2, ?3, {SNIPPET_TOKENS}), snippet(doc, 2, ?1, ?2, ?3, {SNIPPET_TOKENS})
+                    FROM doc WHERE doc MATCH ?4""",
+                (_OPEN, _CLOSE, _ELLIPSIS, match),
+            )
+        }
+    finally:
+        db.close()
+    hits = []
+    for rowid, post in enumerate(posts):
+        # A post edited since the index was built may no longer match: show it unmarked.
+        title, _tags, excerpt, body = documents[rowid]
+        title, snippet = found.get(rowid, (title, excerpt or truncate_words(body, EXCERPT_LENGTH)))
+        hits.append(Hit(post, marked(title), marked(snippet)))
+    return hits
+
+
+class Searcher:
+    """Per-app, per-process holder of the current Index; rebuilds it once per content version."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: Index | None = None
+
+    def index(self) -> Index:
+        # Version first, posts second: if a rescan lands in between, the index is labelled
+        # with the older version and simply rebuilt by the next search.
+        version = content.content_version()
+        index = self._index
+        if index is None or index.version != version:
+            with self._lock:
+                index = self._index
+                if index is None or index.version != version:
+                    index = self._index = Index(version, content.get_posts())
+        return index
+
+
+def init_app(app: Flask) -> None:
+    """Attach a Searcher to ``app``."""
+    app.extensions["blog_search"] = Searcher()
+
+
+def search(query: str, page: int = 1) -> Results:
+    """Search the visible posts of the current content version."""
+    return current_app.extensions["blog_search"].index().search(query, page)
