@@ -1,5 +1,6 @@
 """Markdown to safe HTML: CommonMark + GFM tables/strikethrough/autolinks, footnotes,
-heading ids, one-level heading shift, Pygments highlighting and nh3 sanitizing.
+heading ids, one-level heading shift, Pygments highlighting and nh3 sanitizing; for the post
+page, also heading permalinks and the heading list a table of contents is built from.
 
 The only module that imports the markdown, highlighting and sanitizer libraries.
 """
@@ -10,6 +11,7 @@ import html
 import re
 import threading
 from typing import Any
+from typing import NamedTuple
 
 import nh3
 from markdown_it import MarkdownIt
@@ -33,7 +35,7 @@ _TAGS = set(nh3.ALLOWED_TAGS) | {"section", "figure", "figcaption", "details", "
 _ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
     "*": {"class", "id", "title", "lang", "dir"},
-    "a": {"href", "hreflang", "title"},
+    "a": {"href", "hreflang", "title", "aria-label"},
     "img": {"src", "alt", "title", "width", "height", "loading"},
     "ol": {"start", "reversed", "type"},
     "li": {"value"},
@@ -79,6 +81,100 @@ def _shift_headings(state: StateCore) -> None:
             token.tag = f"h{min(int(token.tag[1]) + offset, 6)}"
 
 
+class Heading(NamedTuple):
+    """A body heading as the page shows it: level after the shift (2 = h2), id, plain text."""
+
+    level: int
+    id: str
+    text: str
+
+
+class RenderedBody(NamedTuple):
+    """A post body rendered for its page: the HTML and its headings, in order."""
+
+    html: Markup
+    headings: tuple[Heading, ...]
+
+
+#: Heading levels (after the shift) that get a "#" permalink on the post page.
+PERMALINK_LEVELS = frozenset({2, 3, 4})
+#: ``env`` key: present when a render should collect headings and add permalinks.
+_HEADINGS_ENV = "blog_headings"
+
+
+def _heading_text(inline: Any) -> str:
+    """The plain words of a heading's inline token (text and code; breaks as spaces)."""
+    parts = []
+    for child in inline.children or ():
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return " ".join("".join(parts).split())
+
+
+def _collect_headings(state: StateCore) -> None:
+    """On a page render, list the top-level headings and mark h2-h4 for a permalink.
+
+    Runs after the anchors plugin (ids) and the heading shift (final levels). Plain renders
+    (feeds, excerpts) pass no ``env`` key and are left exactly as they were.
+    """
+    found = state.env.get(_HEADINGS_ENV)
+    if found is None:
+        return
+    tokens = state.tokens
+    for idx, token in enumerate(tokens):
+        # Only the body's own sections: a heading quoted in a blockquote or list is not one.
+        if token.type != "heading_open" or token.level != 0:
+            continue
+        slug = token.attrGet("id")
+        text = _heading_text(tokens[idx + 1])
+        if not slug or not text:
+            continue
+        level = int(token.tag[1])
+        found.append(Heading(level, str(slug), text))
+        if level in PERMALINK_LEVELS:
+            token.meta["permalink"] = True
+            tokens[idx + 2].meta["permalink"] = (str(slug), text)  # heading_open, inline, close
+
+
+_ALIGN_STYLE = re.compile(r"^text-align:(left|center|right)$")
+
+
+def _alignment_classes(state: StateCore) -> None:
+    """On a page render, table cell alignment becomes ``class="align-right"`` instead of
+    ``style="text-align:right"``: the page's Content-Security-Policy (``style-src 'self'``)
+    blocks inline styles. Feeds keep the style attribute, as readers have no stylesheet.
+    """
+    if _HEADINGS_ENV not in state.env:
+        return
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open"):
+            match = _ALIGN_STYLE.match(str(token.attrGet("style") or ""))
+            if match:
+                del token.attrs["style"]
+                token.attrJoin("class", f"align-{match[1]}")
+
+
+def _heading_open(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    # The "#" link sits next to the heading, not inside it, so the heading's accessible name
+    # (what a screen reader's heading list reads) stays its own text.
+    html_ = self.renderToken(tokens, idx, options, env)
+    if tokens[idx].meta.get("permalink"):
+        return f'<div class="heading-wrap level-{tokens[idx].tag[1]}">' + html_
+    return html_
+
+
+def _heading_close(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    html_ = self.renderToken(tokens, idx, options, env)
+    permalink = tokens[idx].meta.get("permalink")
+    if not permalink:
+        return html_
+    slug, text = permalink
+    label = escape(f"Link to section: {text}")
+    return html_.rstrip("\n") + f'<a class="heading-anchor" href="#{escape(slug)}" aria-label="{label}">#</a></div>\n'
+
+
 def _table_open(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
     # A keyboard-focusable region, so a wide table can be scrolled without a mouse.
     return '<div class="table-wrap" tabindex="0" role="region" aria-label="Table">\n' + self.renderToken(
@@ -103,6 +199,10 @@ def _new_renderer() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(anchors_plugin, min_level=1, max_level=6)
     md.core.ruler.push("shift_headings", _shift_headings)
+    md.core.ruler.push("collect_headings", _collect_headings)
+    md.core.ruler.push("alignment_classes", _alignment_classes)
+    md.add_render_rule("heading_open", _heading_open)
+    md.add_render_rule("heading_close", _heading_close)
     md.add_render_rule("table_open", _table_open)
     md.add_render_rule("table_close", _table_close)
     md.add_render_rule("footnote_block_open", _footnote_block_open)
@@ -134,8 +234,26 @@ def sanitize_html(raw: str) -> str:
 
 def render_markdown(text: str, *, trust_html: bool = False) -> Markup:
     """Render a post body to HTML, sanitized unless ``trust_html``."""
+    return _render(text, {}, trust_html)
+
+
+def render_markdown_with_toc(text: str, *, trust_html: bool = False) -> RenderedBody:
+    """Render a post body for its page: as ``render_markdown``, plus the heading list.
+
+    Each h2-h4 is wrapped with a "#" permalink to itself
+    (``<div class="heading-wrap level-2"><h2 id="x">..</h2><a class="heading-anchor"
+    href="#x" aria-label="Link to section: ..">#</a></div>``), and table cells are aligned
+    by class rather than inline style. Feeds and excerpts use ``render_markdown``, which
+    adds no links and keeps inline alignment.
+    """
+    env: dict[str, Any] = {_HEADINGS_ENV: []}
+    html_ = _render(text, env, trust_html)
+    return RenderedBody(html_, tuple(env[_HEADINGS_ENV]))
+
+
+def _render(text: str, env: dict[str, Any], trust_html: bool) -> Markup:
     # Code blocks scroll sideways: make each focusable so keyboards can scroll it too.
-    raw = _PRE.sub('<pre tabindex="0"', _renderer().render(text))
+    raw = _PRE.sub('<pre tabindex="0"', _renderer().render(text, env))
     return Markup(raw if trust_html else sanitize_html(raw))
 
 

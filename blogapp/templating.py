@@ -121,11 +121,12 @@ def cover_url(post: Post) -> str:
 
 
 def share_image_url(post: Post) -> str:
-    """Absolute Open Graph image: ogImage, else the cover, else the placeholder."""
+    """Absolute Open Graph image: ogImage, else the cover, else the generated PNG card
+    (social sites do not accept SVG)."""
     for candidate in (post.og_image, post.cover_image):
         if public_file_exists(candidate):
             return absolute_path(candidate)  # type: ignore[arg-type]
-    return absolute_url("pages.cover", slug=post.slug)
+    return absolute_url("pages.card", slug=post.slug)
 
 
 def avatar_url(post: Post) -> str | None:

@@ -141,7 +141,7 @@ def test_missing_cover_and_avatar_never_show_a_broken_image(client):
         status, mimetype = fetch_status(client, src)
         assert status == 200, src
         assert mimetype.startswith("image/"), src
-    assert page.meta("og:image") == "http://localhost/posts/missing-cover/cover.svg"
+    assert page.meta("og:image") == "http://localhost/posts/missing-cover/card.png"
 
 
 def test_placeholder_cover_is_svg_with_escaped_title(client, write_post):

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
+import json
 import math
+import re
 import textwrap
+from collections import Counter
+from collections.abc import Iterable
+from collections.abc import Mapping
+from html import unescape
 from typing import Any
+from urllib.parse import unquote
+from urllib.parse import urljoin
 
 from flask import Blueprint
 from flask import abort
@@ -15,15 +22,26 @@ from flask import redirect
 from flask import render_template
 from flask import send_file
 from flask import url_for
+from markupsafe import Markup
 from markupsafe import escape
 from werkzeug.wrappers import Response
 
 from .. import content
+from ..markup import Heading
+from ..markup import render_markdown_with_toc
 from ..pagecache import cacheable
 from ..posts import Post
 from ..posts import newest_change
+from ..social import gradient_hues
+from ..social import image_size
+from ..social import render_card
+from ..templating import absolute_path
 from ..templating import absolute_url
+from ..templating import display_date
+from ..templating import iso_date
+from ..templating import public_file_exists
 from ..templating import resolve_public_file
+from ..templating import share_image_url
 
 bp = Blueprint("pages", __name__)
 
@@ -70,21 +88,184 @@ def _page_url(page: int) -> str:
     return url_for("pages.index") if page == 1 else url_for("pages.index", page=page)
 
 
+#: A post gets a table of contents when it has this many h2/h3 headings ...
+TOC_MIN_HEADINGS = 3
+#: ... and at least this many words of prose (Post.word_count: code blocks not counted).
+TOC_MIN_WORDS = 1200
+#: Related posts shown under a post.
+RELATED_LIMIT = 3
+
+
 @bp.route("/posts/<slug>")
 @cacheable
 def post(slug: str) -> Response:
-    """One post, with its older and newer neighbours."""
+    """One post: reading time, table of contents, body, related posts, older/newer neighbours.
+
+    Everything here (related posts included) is computed once per content version: the page
+    is cached whole by PageCache.
+    """
     found = content.get_post_or_404(slug)
     posts = content.get_posts()
     at = posts.index(found)
+    newer = posts[at - 1] if at > 0 else None
+    older = posts[at + 1] if at + 1 < len(posts) else None
+    rendered = render_markdown_with_toc(found.body, trust_html=current_app.config["BLOG_TRUST_HTML"])
+    page_path = "/posts/" + found.slug
+    canonical = absolute_url("pages.post", slug=found.slug)
+    image = share_image_url(found)
     return html_page(
         [found],
         "pages/post.html",
         post=found,
-        newer=posts[at - 1] if at > 0 else None,
-        older=posts[at + 1] if at + 1 < len(posts) else None,
-        canonical=absolute_url("pages.post", slug=found.slug),
+        body=add_image_hints(rendered.html, page_path),
+        toc=table_of_contents(rendered.headings) if found.word_count >= TOC_MIN_WORDS else [],
+        related=related_posts(found, posts, content.get_tags(), exclude=(newer, older)),
+        newer=newer,
+        older=older,
+        canonical=canonical,
+        json_ld=json_for_script(blog_posting(found, canonical, image)),
     )
+
+
+# -- reading aids: table of contents, related posts, image hints -------------------------
+
+
+def table_of_contents(headings: Iterable[Heading]) -> list[tuple[Heading, list[Heading]]]:
+    """h2 entries with their h3s nested, or [] when there are fewer than TOC_MIN_HEADINGS.
+
+    An h3 before the first h2 is listed at the top level; h4 and deeper are left out.
+    """
+    shown = [h for h in headings if h.level in (2, 3)]
+    if len(shown) < TOC_MIN_HEADINGS:
+        return []
+    entries: list[tuple[Heading, list[Heading]]] = []
+    for heading in shown:
+        if heading.level == 3 and entries and entries[-1][0].level == 2:
+            entries[-1][1].append(heading)
+        else:
+            entries.append((heading, []))
+    return entries
+
+
+def related_posts(
+    post: Post,
+    posts: list[Post],
+    tags: Mapping[str, tuple[str, list[Post]]],
+    *,
+    exclude: Iterable[Post | None] = (),
+    limit: int = RELATED_LIMIT,
+) -> list[Post]:
+    """Up to ``limit`` posts to read next, for the "Related posts" cards under ``post``.
+
+    Posts sharing the most tags with ``post`` come first, ties going to the newer post; if
+    fewer than ``limit`` share a tag, the newest other posts fill the rest. ``post`` itself is
+    never listed, nor the posts in ``exclude`` (the view passes the previous/next posts,
+    which the page already links right below). ``posts`` is newest first and ``tags`` is the
+    tag index (``content.get_tags()``), so only posts sharing a tag are ever scored.
+    """
+    skip = {id(post)} | {id(p) for p in exclude if p is not None}
+    shared: Counter[int] = Counter()
+    by_id: dict[int, Post] = {}
+    for tag in post.tags:
+        for other in tags.get(tag.casefold(), ("", []))[1]:
+            if id(other) not in skip:
+                shared[id(other)] += 1
+                by_id[id(other)] = other
+    ranked = sorted(by_id.values(), key=lambda p: (shared[id(p)], p.date, p.slug), reverse=True)
+    chosen = ranked[:limit]
+    for other in posts:  # newest first
+        if len(chosen) >= limit:
+            break
+        if id(other) not in skip and id(other) not in by_id:
+            chosen.append(other)
+    return chosen
+
+
+# Unambiguous alternatives and no "<" inside a tag: linear time even on broken trusted HTML.
+_IMG_TAG = re.compile(r"""<img\b(?P<attrs>(?:[^<>"'/]|/(?!>)|"[^"]*"|'[^']*')*)(?P<end>/?>)""", re.IGNORECASE)
+_TAG_ATTR = re.compile(r"""\s([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+
+
+def add_image_hints(html: Markup, page_path: str) -> Markup:
+    """Add ``loading="lazy" decoding="async"`` to each ``<img>`` of a post body, and
+    ``width``/``height`` when its file is under BLOG_PUBLIC_DIR and readable (read from the
+    file's header, cached per file version), so the page does not shift as images load.
+
+    Attributes the author already set are kept. ``page_path`` resolves relative ``src``
+    (``img.png`` on ``/posts/x``); remote images get no size (fetching them is not worth it).
+    """
+
+    def hint(match: re.Match[str]) -> str:
+        attrs = {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _TAG_ATTR.finditer(match["attrs"])}
+        extra = []
+        if "loading" not in attrs:
+            extra.append(' loading="lazy"')
+        if "decoding" not in attrs:
+            extra.append(' decoding="async"')
+        if "width" not in attrs and "height" not in attrs:
+            size = _local_image_size(unescape(attrs.get("src", "")), page_path)
+            if size:
+                extra.append(f' width="{size[0]}" height="{size[1]}"')
+        return "<img" + match["attrs"].rstrip() + "".join(extra) + match["end"]
+
+    return Markup(_IMG_TAG.sub(hint, str(html)))
+
+
+def _local_image_size(src: str, page_path: str) -> tuple[int, int] | None:
+    src = src.strip()
+    if not src or "://" in src or src.startswith(("//", "data:")):
+        return None
+    path = unquote(urljoin(page_path, src).split("?", 1)[0].split("#", 1)[0])
+    real = resolve_public_file(path)
+    return image_size(real) if real else None
+
+
+# -- structured data and social images -----------------------------------------------------
+
+#: Characters escaped in JSON inside <script>: "</script>", "<!--" and HTML entities cannot
+#: form, and U+2028/9 cannot end a line for older JavaScript parsers.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_for_script(data: Any) -> Markup:
+    """JSON that is safe as the content of ``<script type="application/ld+json">``."""
+    return Markup(json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_SAFE))
+
+
+def blog_posting(post: Post, canonical: str, image: str) -> dict[str, Any]:
+    """schema.org BlogPosting for search engines (JSON-LD), all URLs absolute."""
+    cfg = current_app.config
+    site_title = cfg["BLOG_TITLE"]
+    # The site writing as itself is an organisation; any other name is a person.
+    is_site = " ".join(post.author.name.split()).casefold() == " ".join(site_title.split()).casefold()
+    author: dict[str, Any] = {"@type": "Organization" if is_site else "Person", "name": post.author.name}
+    if public_file_exists(post.author.picture):
+        author["image"] = absolute_path(post.author.picture)  # type: ignore[arg-type]
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post.title,
+        "description": post.excerpt,
+        "datePublished": iso_date(post.date),
+        "dateModified": iso_date(post.modified),
+        "author": author,
+        "image": image,
+        "publisher": {
+            "@type": "Organization",
+            "name": site_title,
+            "url": absolute_url("pages.index"),
+            "logo": {"@type": "ImageObject", "url": absolute_url("static", filename="favicon.svg")},
+        },
+        "mainEntityOfPage": {"@type": "WebPage", "@id": canonical},
+        "url": canonical,
+        "inLanguage": cfg["BLOG_LANGUAGE"],
+        "wordCount": post.word_count,
+    }
+    if post.tags:
+        data["keywords"] = list(post.tags)
+    if post.category:
+        data["articleSection"] = post.category
+    return data
 
 
 @bp.route("/tags")
@@ -118,10 +299,28 @@ def cover(slug: str) -> Response:
     return response
 
 
+@bp.route("/posts/<slug>/card.png")
+@cacheable
+def card(slug: str) -> Response:
+    """The post's social card: a 1200x630 PNG of its title on its cover's gradient.
+
+    Social sites reject SVG, so this is the ``og:image`` of posts without a usable image.
+    """
+    found = content.get_post_or_404(slug)
+    png = render_card(
+        found.title,
+        found.slug,
+        current_app.config["BLOG_TITLE"],
+        byline=(found.author.name, display_date(found.date)),
+    )
+    response = Response(png, mimetype="image/png")
+    response.last_modified = found.modified
+    return response
+
+
 def render_placeholder(title: str, seed: str, site_title: str) -> str:
     """SVG cover art: a two-colour gradient picked from ``seed`` with the title set on it."""
-    digest = hashlib.sha256(seed.encode()).digest()
-    hue1, hue2 = digest[0] * 360 // 256, (digest[0] * 360 // 256 + 40 + digest[1] % 80) % 360
+    hue1, hue2 = gradient_hues(seed)
     lines = textwrap.wrap(title, 26)[:4] or [""]
     top = 315 - (len(lines) - 1) * 38
     text = "".join(f'<tspan x="80" y="{top + i * 76}">{escape(line)}</tspan>' for i, line in enumerate(lines))
