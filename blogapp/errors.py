@@ -8,6 +8,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask.globals import request_ctx
 from werkzeug.exceptions import Gone
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import SecurityError
@@ -27,8 +28,9 @@ def init_app(app: Flask) -> None:
 
 
 def _handle_http(error: HTTPException):  # type: ignore[no-untyped-def]
-    if isinstance(error, SecurityError):
-        # An untrusted Host (TRUSTED_HOSTS): no URL can be built, so answer plainly.
+    if isinstance(error, SecurityError) or request_ctx.url_adapter is None:
+        # An untrusted (TRUSTED_HOSTS) or malformed Host: no URL can be built, so no page
+        # template can render; answer plainly.
         return error.get_response()
     if error.code == 404 and request.method in ("GET", "HEAD"):
         moved = content.alias_target(request.path)

@@ -351,10 +351,19 @@ def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.dat
         except ValueError:
             raise BadDateError(source, f"{name} is not an ISO 8601 date: {text!r}") from None
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=timezone)
-    raise BadDateError(source, f"{name} is not a date: {value!r}")
+        value = value if value.tzinfo else value.replace(tzinfo=timezone)
+    elif isinstance(value, dt.date):
+        value = dt.datetime(value.year, value.month, value.day, tzinfo=timezone)
+    else:
+        raise BadDateError(source, f"{name} is not a date: {value!r}")
+    try:
+        # Every page compares and converts dates: one that overflows there (year 1 at
+        # +14:00, year 9999 at -12:00) must be refused here, not break every listing.
+        value.astimezone(dt.UTC)
+        value.astimezone(timezone)
+    except (OverflowError, ValueError):
+        raise BadDateError(source, f"{name} is out of range: {value.isoformat()}") from None
+    return value
 
 
 def parse_tags(value: Any) -> tuple[str, ...]:
