@@ -1,17 +1,24 @@
-"""Real servers for tests: gunicorn started as the README deploys it, and redis-server."""
+"""Real servers for tests: gunicorn started as the README deploys it, redis-server, a private
+nginx running deploy/nginx.conf, and a keep-alive load client."""
 
 from __future__ import annotations
 
 import contextlib
+import grp
 import http.client
+import itertools
 import json
 import os
+import pwd
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -66,7 +73,11 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -116,6 +127,18 @@ class Server:
             pid = json.loads(health.read())["pid"]
             conn.request("GET", path)
             return pid, conn.getresponse().read()
+        finally:
+            conn.close()
+
+    def probe(self, path: str, timeout: float = 30) -> tuple[int, dict, int, bytes]:
+        """(worker pid, its /healthz, status and body of ``path``), both read by one worker."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("GET", self.prefix + "/healthz")
+            health = json.loads(conn.getresponse().read())
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return health["pid"], health, response.status, response.read()
         finally:
             conn.close()
 
@@ -169,3 +192,180 @@ class Redis:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+@dataclass
+class Outcome:
+    """One request of a load run: when it started and ended, and its status or error."""
+
+    started: float
+    ended: float
+    path: str
+    status: int | None  # None: failed at the connection level (see ``error``)
+    error: str | None = None
+
+
+class Load:
+    """Client threads sending GETs over keep-alive connections until stopped, like browsers.
+
+    Each thread keeps one ``http.client`` connection (reopened after a ``Connection: close``
+    answer, or after an error, which is recorded and never retried) and cycles through
+    ``paths``. Use as a context manager; ``outcomes`` lists every request, in no set order.
+    """
+
+    def __init__(self, port: int, paths: list[str], threads: int = 4, timeout: float = 30) -> None:
+        self.port = port
+        self.paths = paths
+        self.timeout = timeout
+        self.outcomes: list[Outcome] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self.timeout + 5)
+
+    def _run(self, offset: int) -> None:
+        conn: http.client.HTTPConnection | None = None
+        for i in itertools.count(offset):
+            if self._stop.is_set():
+                break
+            path = self.paths[i % len(self.paths)]
+            started = time.monotonic()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                self.outcomes.append(Outcome(started, time.monotonic(), path, response.status))
+            except (OSError, http.client.HTTPException) as exc:
+                self.outcomes.append(Outcome(started, time.monotonic(), path, None, type(exc).__name__))
+                if conn is not None:
+                    conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+    def server_errors(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status is not None and o.status >= 500]
+
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status is None]
+
+
+#: The site file operators install (docs/operations.md), rendered by ``render_nginx_site``.
+NGINX_SITE = ROOT / "deploy" / "nginx.conf"
+NGINX_VARIABLES = ("BLOG_LISTEN", "BLOG_SERVER_NAME", "BLOG_UPSTREAM", "BLOG_ROOT", "BLOG_PREFIX")
+
+
+def render_nginx_site(**values: str) -> str:
+    """deploy/nginx.conf with its placeholders filled as envsubst fills them (``${BLOG_X}`` and
+    ``$BLOG_X``), every one of NGINX_VARIABLES given and used, none left over."""
+    text = NGINX_SITE.read_text()
+    assert set(values) == set(NGINX_VARIABLES), sorted(values)
+    for name, value in values.items():
+        pattern = re.compile(r"\$(?:\{" + name + r"\}|" + name + r"(?![A-Za-z0-9_]))")
+        assert pattern.search(text), f"deploy/nginx.conf no longer uses ${name}"
+        text = pattern.sub(value.replace("\\", "\\\\"), text)
+    leftover = re.search(r"\$\{?BLOG_\w*", text)
+    assert leftover is None, f"deploy/nginx.conf has a placeholder not in NGINX_VARIABLES: {leftover}"
+    return text
+
+
+class Nginx:
+    """A private nginx (own prefix, temp folders, logs and pid file under ``tmp_path``,
+    ``daemon off``) serving ``site`` (a rendered site file that listens on 127.0.0.1:``port``,
+    e.g. a ``free_port()``) inside a minimal main configuration."""
+
+    def __init__(self, tmp_path: Path, site: str, port: int) -> None:
+        binary = shutil.which("nginx") or next(
+            (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+        )
+        if binary is None:
+            if os.environ.get("CI"):
+                pytest.fail("nginx is required in CI (apt-get install nginx)")
+            pytest.skip("nginx is not installed (apt-get install nginx)")
+        self.dir = tmp_path / "nginx"
+        self.dir.mkdir()
+        self.port = port
+        self.site = site
+        (self.dir / "blog.conf").write_text(site)
+        mime = Path("/etc/nginx/mime.types")
+        types = f"include {mime};" if mime.exists() else _MINIMAL_TYPES
+        # As root, nginx's workers would drop to "nobody", who cannot enter pytest's 0700
+        # temporary folders: run them as ourselves.
+        user = f"user {pwd.getpwuid(0).pw_name} {grp.getgrgid(0).gr_name};" if os.getuid() == 0 else ""
+        d = self.dir
+        (d / "nginx.conf").write_text(
+            f"""{user}
+daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    {types}
+    default_type application/octet-stream;
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    include {d}/blog.conf;
+}}
+"""
+        )
+        args = [binary, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")]
+        check = subprocess.run([*args, "-t"], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"nginx -t rejected the configuration:\n{check.stderr}\n{site}")
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited: {(d / 'error.log').read_text()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait()
+        raise RuntimeError("nginx did not start listening")
+
+    def request(
+        self, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+    ) -> http.client.HTTPResponse:
+        """One request on a new connection; the response is read (``.data`` holds the body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, headers=headers or {})
+            response = conn.getresponse()
+            response.data = response.read()  # type: ignore[attr-defined]
+            return response
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+_MINIMAL_TYPES = """types {
+        text/html html; text/css css; application/javascript js; image/svg+xml svg;
+        image/png png; image/jpeg jpg jpeg; application/json json;
+    }"""

@@ -87,7 +87,15 @@ def page(request, browser, site):
 
 
 def no_horizontal_overflow(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    """Nothing sticks out sideways: no page scroll, and every header control fully on screen."""
+    if not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"):
+        return False
+    width = page.viewport_size["width"]
+    for selector in (".theme-toggle", "header input[name=q]", ".site-nav a"):
+        for box in (el.bounding_box() for el in page.locator(selector).all()):
+            if box is None or box["x"] < 0 or box["x"] + box["width"] > width:
+                return False
+    return True
 
 
 def test_follow_the_hero_to_its_post(page, site):
