@@ -197,3 +197,14 @@ def test_unreachable_cache_backend_still_serves(config, caplog):
         assert response.status_code == 200
         assert response.headers["ETag"]
     assert "page cache get failed" in caplog.text
+
+
+def test_home_page_weighs_under_60_kb_compressed(client):
+    """HTML, CSS, JS and icon of the home page, as a brotli-accepting browser receives them."""
+    headers = {"Accept-Encoding": "br"}
+    home = client.get("/", headers=headers)
+    html = brotli.decompress(home.data).decode()
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+    assert any(a.endswith(".css") for a in assets) and any(a.endswith(".js") for a in assets)
+    total = len(home.data) + sum(len(client.get(a, headers=headers).data) for a in set(assets))
+    assert total < 60 * 1024, total
