@@ -140,8 +140,9 @@ class ContentStore:
         if self._snapshot is None or now - self._checked >= self.interval:
             with self._lock:
                 if self._snapshot is None or now - self._checked >= self.interval:
+                    started = time.monotonic()  # the look starts now, however long it takes
                     self._snapshot = self._rescan(self._snapshot)
-                    self._checked = time.monotonic()
+                    self._checked = started
         return self._snapshot
 
     def gone(self) -> frozenset[str]:

@@ -1,0 +1,199 @@
+"""deploy/nginx.conf, tested: a private nginx renders it in front of real gunicorn, and the
+blog's HTTP promises hold through it -- headers, validators, absolute URLs built from the
+client's Host, static files served by nginx itself, and mounting under /blog/.
+
+Needs the ``nginx`` binary (Debian package ``nginx``): skipped without it, failed in CI.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+
+import brotli
+import pytest
+
+from .servers import NGINX_SITE
+from .servers import NGINX_VARIABLES
+from .servers import ROOT
+from .servers import Nginx
+from .servers import Server
+from .servers import free_port
+from .servers import render_nginx_site
+
+HOST = "blog.example.test"
+BROWSER = {"Host": HOST, "Accept-Encoding": "gzip, deflate, br"}
+_CANONICAL = re.compile(r'<link rel="canonical" href="([^"]+)"')
+_STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)"')
+
+
+def _site(upstream_port: int, listen_port: int, prefix: str = "") -> str:
+    return render_nginx_site(
+        BLOG_LISTEN=f"127.0.0.1:{listen_port}",
+        BLOG_SERVER_NAME=HOST,
+        BLOG_UPSTREAM=f"127.0.0.1:{upstream_port}",
+        BLOG_ROOT=str(ROOT),
+        BLOG_PREFIX=prefix,
+    )
+
+
+def _start(tmp_path, prefix: str = "") -> tuple[Server, Nginx]:
+    env = {"FLASK_BLOG_PROXY_COUNT": "1"}
+    if prefix:
+        env["SCRIPT_NAME"] = prefix
+    gunicorn = Server(tmp_path, env=env)
+    try:
+        port = free_port()
+        nginx = Nginx(tmp_path, _site(gunicorn.port, port, prefix), port)
+    except BaseException:
+        gunicorn.stop()
+        raise
+    return gunicorn, nginx
+
+
+@pytest.fixture
+def stack(tmp_path):
+    gunicorn, nginx = _start(tmp_path)
+    yield gunicorn, nginx
+    nginx.stop()
+    gunicorn.stop()
+
+
+@pytest.fixture
+def mounted(tmp_path):
+    gunicorn, nginx = _start(tmp_path, prefix="/blog")
+    yield gunicorn, nginx
+    nginx.stop()
+    gunicorn.stop()
+
+
+def _text(response) -> str:
+    encoding = response.getheader("Content-Encoding")
+    data = response.data
+    if encoding == "br":
+        data = brotli.decompress(data)
+    elif encoding == "gzip":
+        data = gzip.decompress(data)
+    return data.decode()
+
+
+def test_pages_come_through_with_the_blogs_headers(stack):
+    _, nginx = stack
+    first = nginx.request("/posts/hello-world", BROWSER)
+    again = nginx.request("/posts/hello-world", BROWSER)
+    assert (first.status, again.status) == (200, 200)
+    assert (first.getheader("X-Cache"), again.getheader("X-Cache")) == ("MISS", "HIT")
+    for response in (first, again):
+        assert response.getheader("Content-Encoding") == "br"  # the blog's own, passed through
+        assert response.getheader("ETag", "").endswith('-br"')  # strong: nginx did not recompress
+        assert not response.getheader("ETag").startswith("W/")
+        assert response.getheader("Cache-Control").startswith("public, max-age=")
+        assert "stale-while-revalidate=" in response.getheader("Cache-Control")
+        assert "Accept-Encoding" in response.getheader("Vary")
+        assert "default-src 'self'" in response.getheader("Content-Security-Policy")
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+        assert response.getheader("Last-Modified")
+    assert "<h1" in _text(first)
+    health = nginx.request("/healthz", {"Host": HOST})
+    assert health.status == 200 and health.getheader("Cache-Control") == "no-store"
+    assert nginx.request("/posts/no-such-post", {"Host": HOST}).status == 404
+
+
+def test_conditional_requests_get_304(stack):
+    _, nginx = stack
+    page = nginx.request("/feed.xml", BROWSER)
+    etag, modified = page.getheader("ETag"), page.getheader("Last-Modified")
+    by_etag = nginx.request("/feed.xml", {**BROWSER, "If-None-Match": etag})
+    by_date = nginx.request("/feed.xml", {"Host": HOST, "If-Modified-Since": modified})
+    assert (by_etag.status, by_etag.data) == (304, b"")
+    assert (by_date.status, by_date.data) == (304, b"")
+    assert by_etag.getheader("ETag") == etag
+    assert nginx.request("/feed.xml", {**BROWSER, "If-None-Match": '"other"'}).status == 200
+
+
+def test_absolute_urls_use_the_host_the_client_sent(stack):
+    _, nginx = stack
+    page = nginx.request("/posts/hello-world", {"Host": f"{HOST}:8080"})
+    assert _CANONICAL.search(_text(page))[1] == f"http://{HOST}:8080/posts/hello-world"
+    # Headers a client forges are replaced (Host, Proto, For) or dropped (Port, Prefix) by nginx.
+    forged = nginx.request(
+        "/posts/hello-world",
+        {
+            "Host": HOST,
+            "X-Forwarded-Host": "evil.example",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Port": "666",
+            "X-Forwarded-Prefix": "/evil",
+        },
+    )
+    assert _CANONICAL.search(_text(forged))[1] == f"http://{HOST}/posts/hello-world"
+    api = nginx.request("/api/latest-posts", {"Host": "other.example.test"})
+    assert all(item["url"].startswith("http://other.example.test/posts/") for item in _json(api))
+
+
+def _json(response) -> list:
+    return json.loads(_text(response))
+
+
+def test_fingerprinted_static_files_are_served_by_nginx(stack):
+    gunicorn, nginx = stack
+    href = _STYLESHEET.search(_text(nginx.request("/", BROWSER)))[1]
+    assert re.fullmatch(r"/static/css/site\.[0-9a-f]{10}\.css", href), href
+    response = nginx.request(href, {"Host": HOST})
+    assert response.status == 200
+    assert response.data == (ROOT / "static" / "css" / "site.css").read_bytes()
+    assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+    assert response.getheader("Content-Type") == "text/css; charset=utf-8"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    zipped = nginx.request(href, {"Host": HOST, "Accept-Encoding": "gzip"})
+    assert zipped.getheader("Content-Encoding") == "gzip" and "Accept-Encoding" in zipped.getheader("Vary")
+    etag = response.getheader("ETag")
+    assert nginx.request(href, {"Host": HOST, "If-None-Match": etag}).status == 304
+
+    gunicorn.stop()  # nginx alone now: the file still comes, pages do not
+    assert nginx.request(href, {"Host": HOST}).status == 200
+    assert nginx.request("/", {"Host": HOST}).status == 502
+
+
+def test_mounted_under_a_prefix(mounted):
+    gunicorn, nginx = mounted
+    home = nginx.request("/blog/", BROWSER)
+    assert home.status == 200
+    html = _text(home)
+    assert _CANONICAL.search(html)[1] == f"http://{HOST}/blog/"
+    assert 'href="/blog/posts/hello-world"' in html
+    post = nginx.request("/blog/posts/hello-world", BROWSER)
+    assert _CANONICAL.search(_text(post))[1] == f"http://{HOST}/blog/posts/hello-world"
+    bare = nginx.request("/blog", {"Host": HOST})
+    assert bare.status == 301 and bare.getheader("Location").endswith("/blog/")
+    assert nginx.request("/", {"Host": HOST}).status == 404  # the rest of the site is not ours
+    href = _STYLESHEET.search(html)[1]
+    assert re.fullmatch(r"/blog/static/css/site\.[0-9a-f]{10}\.css", href), href
+    gunicorn.stop()
+    static = nginx.request(href, {"Host": HOST})
+    assert static.status == 200 and static.getheader("Cache-Control").endswith("immutable")
+
+
+@pytest.mark.skipif(shutil.which("envsubst") is None, reason="envsubst (gettext-base) is not installed")
+def test_the_documented_envsubst_command_renders_the_same(tmp_path):
+    values = {
+        "BLOG_LISTEN": "80",
+        "BLOG_SERVER_NAME": "blog.example.com",
+        "BLOG_UPSTREAM": "127.0.0.1:8000",
+        "BLOG_ROOT": "/srv/blog",
+        "BLOG_PREFIX": "",
+    }
+    shell_format = " ".join(f"${name}" for name in NGINX_VARIABLES)
+    rendered = subprocess.run(
+        ["envsubst", shell_format],
+        input=NGINX_SITE.read_text(),
+        capture_output=True,
+        text=True,
+        env=values,
+        check=True,
+    ).stdout
+    assert rendered == render_nginx_site(**values)
+    assert "$http_host" in rendered and "$blog_asset" in rendered  # nginx's variables survive
