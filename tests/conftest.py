@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask import template_rendered
 from flask.testing import FlaskClient
 from flask.testing import FlaskCliRunner
 
@@ -80,6 +83,21 @@ def write_post(posts_dir: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@contextlib.contextmanager
+def count_renders(app: Flask) -> Iterator[list[str]]:
+    """Record the name of every template ``app`` renders inside the block."""
+    rendered: list[str] = []
+
+    def record(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    template_rendered.connect(record, app)
+    try:
+        yield rendered
+    finally:
+        template_rendered.disconnect(record, app)
 
 
 def post_text(title: str, date: str = "2024-05-01T10:00:00Z", body: str = "Body.", **fields: str) -> str:

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from flask import template_rendered
 
 from blogapp import create_app
 
+from .conftest import count_renders
 from .conftest import post_text
-
-
-@contextlib.contextmanager
-def count_renders(app):
-    rendered: list[str] = []
-
-    def record(sender, template, context, **extra):
-        rendered.append(template.name)
-
-    template_rendered.connect(record, app)
-    try:
-        yield rendered
-    finally:
-        template_rendered.disconnect(record, app)
 
 
 @pytest.mark.parametrize("url", ["/", "/posts/hello-world", "/tags", "/tags/python"])
