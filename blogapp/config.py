@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "BLOG_HTTP_MAX_AGE": 60,
     # Cache-Control stale-while-revalidate (seconds): a CDN may serve a stale copy this long.
     "BLOG_HTTP_STALE": 600,
+    # Bytes of rendered pages each worker keeps unpickled in memory, in front of CACHE_TYPE.
+    "BLOG_LOCAL_CACHE_BYTES": 32 * 1024 * 1024,
     # Embedded per-process cache by default; RedisCache + CACHE_REDIS_URL for many hosts.
     "CACHE_TYPE": "SimpleCache",
     # Rendered pages are keyed by content version, so a long timeout is safe.
@@ -95,7 +97,7 @@ def check_config(config: dict[str, Any]) -> None:
         config[key] = _as_bool(key, config[key])
     for key in _POSITIVE_INT_KEYS:
         config[key] = _as_int(key, config[key], 1)
-    for key in ("BLOG_PROXY_COUNT", "BLOG_HTTP_MAX_AGE", "BLOG_HTTP_STALE"):
+    for key in ("BLOG_PROXY_COUNT", "BLOG_HTTP_MAX_AGE", "BLOG_HTTP_STALE", "BLOG_LOCAL_CACHE_BYTES"):
         config[key] = _as_int(key, config[key], 0)
     try:
         config["BLOG_RELOAD_INTERVAL"] = float(config["BLOG_RELOAD_INTERVAL"])

@@ -13,13 +13,16 @@ uncached and the backend is retried after a short pause.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gzip
 import hashlib
 import logging
 import mimetypes
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -73,6 +76,10 @@ class Entry:
     etag: str
     last_modified: dt.datetime | None
 
+    @property
+    def size(self) -> int:
+        return len(self.identity) + len(self.gzip or b"") + len(self.br or b"") + 512
+
 
 def build_entry(headers: Headers, body: bytes, *, quality: int = 5) -> Entry:
     """Compress once and fingerprint; called on a cache miss.
@@ -119,6 +126,40 @@ def choose_encoding(accept: str, entry: Entry) -> str:
     return "identity"
 
 
+class LocalEntries:
+    """This process's most recently used entries, unpickled, within a byte budget.
+
+    In front of the shared backend: a hit here costs a dict lookup instead of unpickling
+    ~100 KB (SimpleCache pickles too) or a Redis round trip. Keys carry the content version,
+    so an entry here is never stale; it only ages out.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            with self._lock, contextlib.suppress(KeyError):
+                self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: str, entry: Entry) -> None:
+        size = entry.size
+        if size > self.budget // 4:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            self.used += size - (old.size if old else 0)
+            self._entries[key] = entry
+            while self.used > self.budget and self._entries:
+                _, dropped = self._entries.popitem(last=False)
+                self.used -= dropped.size
+
+
 class PageCache:
     """WSGI middleware serving cacheable pages from flask-caching's backend."""
 
@@ -134,6 +175,7 @@ class PageCache:
         self._down_until = 0.0
         self.assets = app.extensions["blog_assets"]
         self._static: dict[str, Entry] = {}
+        self._local = LocalEntries(app.config["BLOG_LOCAL_CACHE_BYTES"])
 
     @property
     def backend(self) -> Any:
@@ -147,29 +189,34 @@ class PageCache:
             entry = self._static_entry(path[len("/static/") :])
             if entry is not None:
                 return self._serve(entry, environ, start_response, IMMUTABLE, None)
-        key = self._key(environ)
+        view = self.store.current_view()
+        key = self._key(environ, view.version)
         if key is None:
             return self.wsgi_app(environ, start_response)
-        entry = self._get(key)
+        hit = "LOCAL"
+        entry = self._local.get(key)
         if entry is None:
-            status, headers, body = self._render(environ)
-            if not status.startswith("200") or MARK not in headers:
-                # Not cacheable (an error, a redirect, /healthz): send what Flask answered.
-                start_response(status, list(headers.items()))
-                return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
-            entry = build_entry(headers, body)
-            self._set(key, entry)
-            return self._serve(entry, environ, start_response, self._cache_control(), "MISS")
-        return self._serve(entry, environ, start_response, self._cache_control(), "HIT")
+            hit = "HIT"
+            entry = self._get(key)
+            if entry is None:
+                status, headers, body = self._render(environ)
+                if not status.startswith("200") or MARK not in headers:
+                    # Not cacheable (an error, a redirect, /healthz): send what Flask answered.
+                    start_response(status, list(headers.items()))
+                    return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+                hit = "MISS"
+                entry = build_entry(headers, body)
+                self._set(key, entry)
+            self._local.put(key, entry)
+        return self._serve(entry, environ, start_response, self._cache_control(view.next_publication), hit)
 
     # -- keys and backend -------------------------------------------------------------
 
-    def _key(self, environ: dict[str, Any]) -> str | None:
+    def _key(self, environ: dict[str, Any], version: str) -> str | None:
         try:
             host = "" if self.site_url else environ["wsgi.url_scheme"] + "://" + get_host(environ, self.trusted_hosts)
         except Exception:  # untrusted or malformed Host: let Flask answer it
             return None
-        version = self.store.current_view().version
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")
         # ENTRY_FORMAT: entries pickled by an older release are never read back as Entry.
@@ -195,6 +242,10 @@ class PageCache:
 
     def _backend_failed(self, action: str, exc: Exception) -> None:
         self._down_until = time.monotonic() + _RETRY_AFTER_FAILURE
+        # Drop pooled Redis connections: after a Redis restart each one would fail once more.
+        for client in {getattr(self.backend, "_write_client", None), getattr(self.backend, "_read_client", None)}:
+            with contextlib.suppress(Exception):
+                client.connection_pool.disconnect()
         logger.warning(
             "page cache %s failed (%s: %s); rendering uncached for %.0fs",
             action,
@@ -280,9 +331,8 @@ class PageCache:
             return entry.last_modified.replace(microsecond=0) <= since
         return False
 
-    def _cache_control(self) -> str:
+    def _cache_control(self, upcoming: dt.datetime | None) -> str:
         max_age = self.max_age
-        upcoming = self.store.current_view().next_publication
         if upcoming is not None:
             until = (upcoming - dt.datetime.now(dt.UTC)).total_seconds()
             max_age = max(0, min(max_age, int(until)))

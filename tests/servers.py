@@ -97,6 +97,17 @@ class Server:
     def connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
 
+    def get_with_headers(self, path: str) -> tuple[int, dict[str, str]]:
+        """Status and response headers of one GET."""
+        conn = self.connect()
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            return response.status, dict(response.getheaders())
+        finally:
+            conn.close()
+
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         conn = self.connect()
         try:

@@ -85,7 +85,8 @@ def test_pages_come_through_with_the_blogs_headers(stack):
     first = nginx.request("/posts/hello-world", BROWSER)
     again = nginx.request("/posts/hello-world", BROWSER)
     assert (first.status, again.status) == (200, 200)
-    assert (first.getheader("X-Cache"), again.getheader("X-Cache")) == ("MISS", "HIT")
+    assert first.getheader("X-Cache") == "MISS"
+    assert again.getheader("X-Cache") in ("LOCAL", "HIT")
     for response in (first, again):
         assert response.getheader("Content-Encoding") == "br"  # the blog's own, passed through
         assert response.getheader("ETag", "").endswith('-br"')  # strong: nginx did not recompress
