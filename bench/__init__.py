@@ -1,0 +1,1 @@
+"""Benchmark suite: ``.venv/bin/python bench/run.py`` (see bench/README.md)."""
