@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "BLOG_MAX_POST_BYTES": 2 * 1024 * 1024,
     # Seconds between looks at the posts folder for changes (spec: visible within 2 s).
     "BLOG_RELOAD_INTERVAL": 1.0,
+    # "auto": on Linux, look at the posts folder only when inotify reports a change (and every
+    # 30 s); "poll": stat every file each interval (network file systems, where inotify is blind).
+    "BLOG_WATCH": "auto",
     # Number of proxies in front whose X-Forwarded-* headers are trusted (0 = none).
     "BLOG_PROXY_COUNT": 0,
     # Cache-Control max-age (seconds) for pages and feeds; a CDN revalidates after it.
@@ -114,6 +117,8 @@ def check_config(config: dict[str, Any]) -> None:
     config["BLOG_POSTS_DIR"] = posts_dir
     config["BLOG_PUBLIC_DIR"] = resolve_dir(config["BLOG_PUBLIC_DIR"])
     config["BLOG_GONE_FILE"] = resolve_dir(config["BLOG_GONE_FILE"])
+    if config["BLOG_WATCH"] not in ("auto", "poll"):
+        raise ConfigError(f"BLOG_WATCH must be auto or poll, got {config['BLOG_WATCH']!r}")
     if not config.get("CACHE_TYPE"):
         raise ConfigError("CACHE_TYPE must be set (SimpleCache, RedisCache, NullCache, ...)")
 

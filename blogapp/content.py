@@ -39,6 +39,8 @@ from .posts import TooLargeError
 from .posts import extract_body
 from .posts import normalize_slug
 from .posts import parse_post
+from .watch import FULL_LOOK_EVERY
+from .watch import Watch
 
 logger = logging.getLogger("blogapp.content")
 
@@ -132,18 +134,34 @@ class ContentStore:
         self._gone: tuple[tuple[int, int] | None, frozenset[str]] = (None, frozenset())
         self._lock = threading.Lock()
         self._checked = -float("inf")
+        self._looked = -float("inf")
+        self._watch = Watch(str(self.posts_dir)) if cfg["BLOG_WATCH"] == "auto" and Watch.available() else None
         self._snapshot: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot, rescanning the folder if the interval has passed."""
+        """The current snapshot, rescanning the folder if the interval has passed.
+
+        With a watch (BLOG_WATCH=auto on Linux), the look is skipped unless the kernel
+        reported an event in the folder, or FULL_LOOK_EVERY seconds have passed.
+        """
         now = time.monotonic()
         if self._snapshot is None or now - self._checked >= self.interval:
             with self._lock:
                 if self._snapshot is None or now - self._checked >= self.interval:
                     started = time.monotonic()  # the look starts now, however long it takes
-                    self._snapshot = self._rescan(self._snapshot)
+                    if self._needs_look(started):
+                        self._snapshot = self._rescan(self._snapshot)
+                        self._looked = started
                     self._checked = started
         return self._snapshot
+
+    def _needs_look(self, now: float) -> bool:
+        if self._watch is None:
+            return True
+        # Always drain, so one event means one look; the first call opens the watch before
+        # the first look, so nothing written during that look is missed.
+        changed = self._watch.changed()
+        return changed or self._snapshot is None or now - self._looked >= FULL_LOOK_EVERY
 
     def gone(self) -> frozenset[str]:
         """Paths listed in BLOG_GONE_FILE, re-read when the file changes."""

@@ -25,6 +25,7 @@ from blogapp.posts import FrontMatterError
 from blogapp.posts import MissingFieldError
 from blogapp.posts import SlugError
 from blogapp.posts import TooLargeError
+from blogapp.watch import Watch
 
 from .conftest import post_text
 
@@ -421,3 +422,43 @@ def test_changes_show_within_two_seconds_with_a_reload_interval(make_app, write_
         assert content.content_version() != version
         write_post("late.md", post_text("Late, Edited"))
         assert wait_for(lambda: content.get_post("late").title == "Late, Edited", timeout=2)
+
+
+# --- watching the folder -----------------------------------------------------------------------
+
+
+def _count_lists(store, monkeypatch):
+    calls = []
+    real = store._list
+
+    def counting():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(store, "_list", counting)
+    return calls
+
+
+@pytest.mark.skipif(not Watch.available(), reason="inotify is Linux-only")
+def test_watch_skips_the_stat_pass_until_the_folder_changes(app, write_post, monkeypatch):
+    store = app.extensions["blog_content"]
+    store.snapshot()
+    calls = _count_lists(store, monkeypatch)
+    for _ in range(5):
+        store.snapshot()
+    assert calls == []  # nothing changed: no look at 30-odd files
+    write_post("watched.md", post_text("Watched"))
+    assert any(p.slug == "watched" for p in store.snapshot().posts)
+    assert len(calls) == 1
+    store.snapshot()
+    assert len(calls) == 1
+
+
+def test_poll_mode_looks_every_interval(config, write_post, monkeypatch):
+    app = create_app({**config, "BLOG_WATCH": "poll"})
+    store = app.extensions["blog_content"]
+    store.snapshot()
+    calls = _count_lists(store, monkeypatch)
+    for _ in range(3):
+        store.snapshot()
+    assert len(calls) == 3
