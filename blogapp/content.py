@@ -318,8 +318,12 @@ def alias_paths(value: Any) -> list[str]:
 
 def read_text(post: Post) -> str:
     """The post file's whole text as it is now ("" if it has gone)."""
+    return _read_file(post.source)
+
+
+def _read_file(path: str) -> str:
     try:
-        with open(post.source, "rb") as fh:
+        with open(path, "rb") as fh:
             return fh.read().decode("utf-8-sig", errors="replace")
     except OSError:
         return ""
@@ -332,12 +336,7 @@ def get_store() -> ContentStore:
 
 def read_body(path: str, title: str) -> str:
     """Read a post's body from disk ("" if the file has gone: the next rescan drops it)."""
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8-sig", errors="replace")
-    except OSError:
-        return ""
-    return extract_body(text, title)
+    return extract_body(_read_file(path), title)
 
 
 def _claim_order(post: Post) -> tuple[bool, str]:

@@ -31,6 +31,13 @@ class Watch:
         self.pid = -1
         self.fd = -1
 
+    def __del__(self) -> None:
+        # Apps made and dropped (tests, the CLI) must not pile up inotify instances, which
+        # are limited per user (often 128).
+        if self.fd >= 0 and self.pid == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+
     @staticmethod
     def available() -> bool:
         return _libc() is not None

@@ -462,3 +462,17 @@ def test_poll_mode_looks_every_interval(config, write_post, monkeypatch):
     for _ in range(3):
         store.snapshot()
     assert len(calls) == 3
+
+
+@pytest.mark.skipif(not Watch.available(), reason="inotify is Linux-only")
+def test_a_dropped_watch_closes_its_descriptor(tmp_path):
+    import gc
+
+    watch = Watch(str(tmp_path))
+    assert watch.changed()  # opens it
+    fd = watch.fd
+    assert fd >= 0
+    del watch
+    gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(fd)
