@@ -62,12 +62,13 @@ class Snapshot:
     posts: list[Post]  # valid posts, newest first, hidden ones included
     errors: list[PostError]
     show_hidden: bool
-    _pending: list[dt.datetime] = field(default_factory=list)  # future dates, ascending
+    _pending: list[Post] = field(default_factory=list)  # published posts, oldest first
+    _pending_times: list[float] = field(default_factory=list)  # their timestamps
     _views: dict[int, View] = field(default_factory=dict)
 
-    def view(self, now: dt.datetime) -> View:
-        """The posts visible at ``now``; computed once per publication boundary."""
-        passed = bisect.bisect_right(self._pending, now)
+    def view(self, now: float) -> View:
+        """The posts visible at ``now`` (POSIX seconds); computed once per publication boundary."""
+        passed = bisect.bisect_right(self._pending_times, now)
         view = self._views.get(passed)
         if view is None:
             view = self._views[passed] = View.build(self, now, passed)
@@ -102,17 +103,17 @@ class View:
         return found
 
     @classmethod
-    def build(cls, snap: Snapshot, now: dt.datetime, passed: int) -> View:
+    def build(cls, snap: Snapshot, now: float, passed: int) -> View:
         if snap.show_hidden:
             posts = list(snap.posts)
         else:
-            posts = [p for p in snap.posts if not p.draft and p.date <= now]
-        pending = snap._pending[passed:]
+            posts = [p for p in snap.posts if not p.draft and p.timestamp <= now]
+        upcoming = snap._pending[passed] if passed < len(snap._pending) else None
         return cls(
             version=f"{snap.fingerprint}.{passed}",
             posts=posts,
             by_slug={p.slug: p for p in posts},
-            next_publication=pending[0] if pending else None,
+            next_publication=upcoming.date if upcoming else None,
         )
 
 
@@ -177,7 +178,7 @@ class ContentStore:
 
     def current_view(self) -> View:
         """The posts visible now (cheap: at most a stat pass once per interval)."""
-        return self.snapshot().view(dt.datetime.now(dt.UTC))
+        return self.snapshot().view(time.time())
 
     def _rescan(self, old: Snapshot | None) -> Snapshot:
         stats = self._list()
@@ -276,22 +277,27 @@ class ContentStore:
 
     def _index(self, fingerprint: str, loaded: list[Post | PostError]) -> Snapshot:
         errors = [item for item in loaded if isinstance(item, PostError)]
+        claims: dict[str, list[Post]] = {}
+        for item in loaded:
+            if isinstance(item, Post):
+                claims.setdefault(item.slug, []).append(item)
         posts: list[Post] = []
-        claimed: dict[str, Post] = {}
-        # A file named after the slug keeps it over a `slug:` override that claims it too.
-        for post in sorted((p for p in loaded if isinstance(p, Post)), key=_claim_order):
-            other = claimed.get(post.slug)
-            if other is not None:
-                err = SlugError(post.source, f"slug {post.slug!r} is already used by {other.source}")
-                logger.warning("invalid post %s", err)
-                errors.append(err)
-                continue
-            claimed[post.slug] = post
-            posts.append(post)
-        posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
-        pending = sorted(p.date for p in posts if not p.draft)
+        for group in claims.values():
+            if len(group) > 1:
+                # A file named after the slug keeps it over a `slug:` override that claims it too.
+                group.sort(key=_claim_order)
+                for post in group[1:]:
+                    err = SlugError(post.source, f"slug {post.slug!r} is already used by {group[0].source}")
+                    logger.warning("invalid post %s", err)
+                    errors.append(err)
+            posts.append(group[0])
+        # Timestamps, not datetimes: comparing datetimes in assorted zones converts both
+        # on every comparison, which made these two sorts ~0.3 s at 10,000 posts.
+        posts.sort(key=lambda p: (p.timestamp, p.slug), reverse=True)
+        pending = sorted((p for p in posts if not p.draft), key=lambda p: p.timestamp)
         errors.sort(key=lambda e: e.path)
-        return Snapshot(fingerprint, posts, errors, self.show_hidden, _pending=pending)
+        times = [p.timestamp for p in pending]
+        return Snapshot(fingerprint, posts, errors, self.show_hidden, _pending=pending, _pending_times=times)
 
 
 _forking_store: ContentStore | None = None

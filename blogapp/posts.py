@@ -154,6 +154,12 @@ class Post:
     def __getitem__(self, key: str) -> Any:
         return self.meta[key]
 
+    @cached_property
+    def timestamp(self) -> float:
+        """``date`` as POSIX seconds: sorting and comparing these is much cheaper than
+        comparing datetimes in assorted time zones (each comparison converts both)."""
+        return self.date.timestamp()
+
     @property
     def modified(self) -> dt.datetime:
         """The last real change: ``updated:`` when given, else the publication date."""
