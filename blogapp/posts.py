@@ -20,6 +20,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 from markupsafe import Markup
 
+from . import simpleyaml
 from .markup import markdown_to_text
 
 #: Fields a post cannot do without.
@@ -244,7 +245,7 @@ def parse_post(
 
     :raise PostError: naming ``source`` (and the YAML line) when the post is unusable.
     """
-    if not text.strip():
+    if not text or text.isspace():
         raise EmptyPostError(source, "file is empty")
     meta, body = _split(text, source)
     missing = [name for name in REQUIRED_FIELDS if _blank(meta.get(name))]
@@ -252,7 +253,7 @@ def parse_post(
         raise MissingFieldError(source, f"missing required field {', '.join(map(repr, missing))}")
     title = " ".join(str(meta["title"]).split())
     body = _drop_title_heading(body, title)
-    if not body.strip():
+    if not body or body.isspace():
         raise EmptyPostError(source, "post has no body")
     return Post(
         slug=_slug(meta.get("slug"), slug, source),
@@ -290,7 +291,8 @@ def extract_body(text: str, title: str) -> str:
 
 
 def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     leading_lines = text[: len(text) - len(text.lstrip())].count("\n")
     text = text.lstrip()
     start = _HANDLER.FM_BOUNDARY.match(text)
@@ -301,7 +303,9 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
     except ValueError:
         raise FrontMatterError(source, "front matter is not closed by a '---' line", 1) from None
     try:
-        meta = yaml.load(front, Loader=_FAST_LOADER if len(front) < _FAST_LIMIT else _SAFE_LOADER)
+        meta = simpleyaml.load(front) if len(front) < _FAST_LIMIT else None
+        if meta is None:
+            meta = yaml.load(front, Loader=_FAST_LOADER if len(front) < _FAST_LIMIT else _SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = leading_lines + text[: start.end()].count("\n") + mark.line + 1 if mark else None
