@@ -304,6 +304,7 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
         raise FrontMatterError(source, "front matter is not closed by a '---' line", 1) from None
     try:
         meta = simpleyaml.load(front) if len(front) < _FAST_LIMIT else None
+        simple = meta is not None  # no aliases, two levels at most: nothing to explode
         if meta is None:
             meta = yaml.load(front, Loader=_FAST_LOADER if len(front) < _FAST_LIMIT else _SAFE_LOADER)
     except yaml.YAMLError as exc:
@@ -319,7 +320,7 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
         meta = {}
     if not isinstance(meta, dict):
         raise FrontMatterError(source, f"front matter must be a mapping, got {type(meta).__name__}")
-    if _may_explode(front) and _count_values(meta) > MAX_FRONT_MATTER_VALUES:
+    if not simple and _may_explode(front) and _count_values(meta) > MAX_FRONT_MATTER_VALUES:
         raise FrontMatterError(
             source,
             "front matter is too big once aliases expand, or nests too deep",
