@@ -679,15 +679,26 @@ def url_scheme(value: str) -> str | None:
     return match[1] if match else None
 
 
+#: <meta> whose content a client follows as a URL.
+URL_METAS = {"og:image", "og:url", "twitter:image", "twitter:url"}
+
+
 def _check_attributes(tag: str, attrs: list[tuple[str, str | None]], *, images_may_use_data: bool) -> None:
+    # A meta's content is a URL only for a refresh (after "url=") or a link preview; in a
+    # description it is text, and "url=javascript:" there is harmless words.
+    meta = {name: (value or "") for name, value in attrs} if tag == "meta" else {}
+    refresh = meta.get("http-equiv", "").strip().lower() == "refresh"
+    url_meta = (meta.get("property") or meta.get("name")) in URL_METAS
     for name, value in attrs:
         value = value or ""
         assert not re.fullmatch(r"on\w+", name), f"event handler <{tag} {name}={value!r}>"
         if name == "style":
             props = [decl.split(":", 1)[0].strip().lower() for decl in value.split(";") if decl.strip()]
             assert all(p == "text-align" for p in props), f"style <{tag} style={value!r}>"
-        if name in URL_ATTRIBUTES or (name == "content" and "url=" in value.lower()):
-            candidates = [value.split("url=", 1)[-1]] if name == "content" else [value]
+        if name in URL_ATTRIBUTES or (name == "content" and (refresh or url_meta)):
+            candidates = [value]
+            if name == "content" and refresh:
+                candidates = [re.split("url=", value, maxsplit=1, flags=re.I)[-1]]
             if name == "srcset":
                 candidates = [part.strip() for part in value.split(",")]
             for candidate in candidates:
