@@ -3,6 +3,7 @@
 Every value can still be overridden on the command line (``--bind``, ``--workers`` ...).
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -28,3 +29,13 @@ graceful_timeout = 20
 keepalive = 5
 #: Forwarded headers are handled by the app's BLOG_PROXY_COUNT, not by gunicorn.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def pre_fork(server, worker):
+    """Freeze the master's objects (the app; with preload_app, every post) before forking.
+
+    Python's garbage collector then never walks them in the workers. Without this, each
+    worker's periodic full collections over the preloaded heap cost ~20 % of a cached
+    page's CPU time, and dirtied pages shared with the master. See the docs of gc.freeze.
+    """
+    gc.freeze()

@@ -37,6 +37,8 @@ from werkzeug.http import parse_date
 from werkzeug.http import quote_etag
 from werkzeug.wsgi import get_host
 
+from .security import SECURITY_NAMES
+
 logger = logging.getLogger("blogapp.pagecache")
 
 #: Response header a cacheable view sets; the middleware removes it before sending.
@@ -47,7 +49,7 @@ _COMPRESSIBLE += ("application/json", "application/feed+json", "image/svg+xml", 
 _MIN_COMPRESS = 512
 _RETRY_AFTER_FAILURE = 1.0
 #: Bumped whenever Entry changes shape (keys of shared Redis caches outlive a deploy).
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2
 #: Fingerprinted static files never change under their URL.
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -80,21 +82,56 @@ class Entry:
     def size(self) -> int:
         return len(self.identity) + len(self.gzip or b"") + len(self.br or b"") + 512
 
+    def __getstate__(self) -> dict[str, Any]:
+        # What a backend stores: not this process's ready-made answers (see answers()).
+        return {k: v for k, v in self.__dict__.items() if k != "_answers"}
+
+    def answers(self, extra: list[tuple[str, str]]) -> dict[str, Answer]:
+        """The body and headers for each encoding, made once per process (a hit then only
+        adds Cache-Control and X-Cache); ``extra`` is the site's security headers."""
+        made = self.__dict__.get("_answers")
+        if made is None:
+            made = self.__dict__["_answers"] = {
+                encoding: Answer.build(self, encoding, body, extra)
+                for encoding, body in (("identity", self.identity), ("gzip", self.gzip), ("br", self.br))
+                if body is not None
+            }
+        return made
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One encoding of an entry, ready to send: 200 and 304 header lists, and the body."""
+
+    body: bytes
+    headers: list[tuple[str, str]]
+    not_modified: list[tuple[str, str]]
+
+    @classmethod
+    def build(cls, entry: Entry, encoding: str, body: bytes, extra: list[tuple[str, str]]) -> Answer:
+        headers = [*entry.headers, *extra]
+        headers.append(("ETag", quote_etag(entry.etag if encoding == "identity" else f"{entry.etag}-{encoding}")))
+        if entry.last_modified is not None:
+            headers.append(("Last-Modified", http_date(entry.last_modified)))
+        if entry.gzip is not None:
+            headers.append(("Vary", "Accept-Encoding"))
+        if encoding != "identity":
+            headers.append(("Content-Encoding", encoding))
+        not_modified = [h for h in headers if h[0] != "Content-Type"]
+        return cls(body, [*headers, ("Content-Length", str(len(body)))], not_modified)
+
 
 def build_entry(headers: Headers, body: bytes, *, quality: int = 5) -> Entry:
     """Compress once and fingerprint; called on a cache miss.
 
     Brotli quality 5 compresses a 30 KB page in ~1 ms to within ~10 % of quality 11, which
     takes ~40 ms (and seconds for a 10,000-post sitemap); static files, compressed once per
-    process, get ``quality=11``.
+    process, get ``quality=11``. Security headers are not stored: each process adds its own.
     """
     content_type = headers.get("Content-Type", "")
     squeeze = len(body) >= _MIN_COMPRESS and content_type.startswith(_COMPRESSIBLE)
-    kept = [
-        (k, v)
-        for k, v in headers.items()
-        if k.lower() not in ("content-length", "etag", "last-modified", "cache-control", "vary", MARK.lower())
-    ]
+    dropped = {"content-length", "etag", "last-modified", "cache-control", "vary", MARK.lower(), *SECURITY_NAMES}
+    kept = [(k, v) for k, v in headers.items() if k.lower() not in dropped]
     last_modified = parse_date(headers.get("Last-Modified"))
     return Entry(
         headers=kept,
@@ -106,8 +143,15 @@ def build_entry(headers: Headers, body: bytes, *, quality: int = 5) -> Entry:
     )
 
 
-def choose_encoding(accept: str, entry: Entry) -> str:
-    """'br', 'gzip' or 'identity', by the client's Accept-Encoding (q=0 refuses)."""
+@functools.lru_cache(maxsize=256)
+def choose_encoding(accept: str, compressed: bool) -> str:
+    """'br', 'gzip' or 'identity', by the client's Accept-Encoding (q=0 refuses).
+
+    ``compressed``: whether the entry has gzip and brotli bodies (it has both or neither).
+    Cached: clients send a handful of distinct Accept-Encoding values.
+    """
+    if not compressed:
+        return "identity"
     offered: dict[str, float] = {}
     for part in accept.lower().split(","):
         name, _, params = part.strip().partition(";")
@@ -119,9 +163,9 @@ def choose_encoding(accept: str, entry: Entry) -> str:
                 q = 0.0
         offered[name.strip()] = q
     star = offered.get("*", 0.0)
-    if entry.br is not None and offered.get("br", star) > 0:
+    if offered.get("br", star) > 0:
         return "br"
-    if entry.gzip is not None and offered.get("gzip", offered.get("x-gzip", star)) > 0:
+    if offered.get("gzip", offered.get("x-gzip", star)) > 0:
         return "gzip"
     return "identity"
 
@@ -143,8 +187,12 @@ class LocalEntries:
     def get(self, key: str) -> Entry | None:
         entry = self._entries.get(key)
         if entry is not None:
-            with self._lock, contextlib.suppress(KeyError):
+            # No lock: OrderedDict's methods are C, atomic under the GIL; a put() that drops
+            # this key meanwhile makes move_to_end raise, and the entry is still good.
+            try:  # noqa: SIM105 - contextlib.suppress costs more than the lookup on this path
                 self._entries.move_to_end(key)
+            except KeyError:
+                pass
         return entry
 
     def put(self, key: str, entry: Entry) -> None:
@@ -163,7 +211,12 @@ class LocalEntries:
 class PageCache:
     """WSGI middleware serving cacheable pages from flask-caching's backend."""
 
-    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        wsgi_app: Callable[..., Iterable[bytes]],
+        security_headers: list[tuple[str, str]] = [],  # noqa: B006 - never mutated
+    ) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
         self.store = app.extensions["blog_content"]
@@ -172,10 +225,13 @@ class PageCache:
         self.max_age: int = app.config["BLOG_HTTP_MAX_AGE"]
         self.stale: int = app.config["BLOG_HTTP_STALE"]
         self.timeout: int = app.config["CACHE_DEFAULT_TIMEOUT"]
+        self.security_headers = list(security_headers)
         self._down_until = 0.0
         self.assets = app.extensions["blog_assets"]
         self._static: dict[str, Entry] = {}
         self._local = LocalEntries(app.config["BLOG_LOCAL_CACHE_BYTES"])
+        self._hosts: dict[tuple[str, ...], str | None] = {}
+        self._default_cache_control = self._cache_control(None)
 
     @property
     def backend(self) -> Any:
@@ -208,19 +264,38 @@ class PageCache:
                 entry = build_entry(headers, body)
                 self._set(key, entry)
             self._local.put(key, entry)
-        return self._serve(entry, environ, start_response, self._cache_control(view.next_publication), hit)
+        upcoming = view.next_publication
+        cache_control = self._default_cache_control if upcoming is None else self._cache_control(upcoming)
+        return self._serve(entry, environ, start_response, cache_control, hit)
 
     # -- keys and backend -------------------------------------------------------------
 
     def _key(self, environ: dict[str, Any], version: str) -> str | None:
-        try:
-            host = "" if self.site_url else environ["wsgi.url_scheme"] + "://" + get_host(environ, self.trusted_hosts)
-        except Exception:  # untrusted or malformed Host: let Flask answer it
-            return None
+        host = "" if self.site_url else self._host(environ)
+        if host is None:
+            return None  # untrusted or malformed Host: let Flask answer it
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")
         # ENTRY_FORMAT: entries pickled by an older release are never read back as Entry.
         return f"page{ENTRY_FORMAT}:{host}|{environ.get('SCRIPT_NAME', '')}|{path}|{query}|{version}"
+
+    def _host(self, environ: dict[str, Any]) -> str | None:
+        """``scheme://host`` of the request (None if untrusted or malformed), remembered
+        for the few combinations of Host header and server a site sees."""
+        seen = (
+            environ["wsgi.url_scheme"],
+            environ.get("HTTP_HOST", ""),
+            environ["SERVER_NAME"],
+            environ["SERVER_PORT"],
+        )
+        if seen not in self._hosts:
+            if len(self._hosts) >= 64:
+                self._hosts.clear()  # a flood of made-up Host headers cannot grow this
+            try:
+                self._hosts[seen] = seen[0] + "://" + get_host(environ, self.trusted_hosts)
+            except Exception:
+                self._hosts[seen] = None
+        return self._hosts[seen]
 
     def _get(self, key: str) -> Entry | None:
         if time.monotonic() < self._down_until:
@@ -300,26 +375,17 @@ class PageCache:
         cache_control: str,
         hit: str | None,
     ) -> Iterable[bytes]:
-        encoding = choose_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""), entry)
-        body = {"br": entry.br, "gzip": entry.gzip}.get(encoding) or entry.identity
-        etag = entry.etag if encoding == "identity" else f"{entry.etag}-{encoding}"
-        headers = list(entry.headers)
-        headers.append(("ETag", quote_etag(etag)))
-        if entry.last_modified is not None:
-            headers.append(("Last-Modified", http_date(entry.last_modified)))
-        headers.append(("Cache-Control", cache_control))
-        if hit:
-            headers.append(("X-Cache", hit))
-        if entry.gzip is not None:
-            headers.append(("Vary", "Accept-Encoding"))
-        if encoding != "identity":
-            headers.append(("Content-Encoding", encoding))
-        if self._not_modified(environ, entry):
-            start_response("304 Not Modified", [h for h in headers if h[0] != "Content-Type"])
+        answers = entry.answers(self.security_headers)
+        encoding = choose_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""), entry.gzip is not None)
+        answer = answers[encoding]
+        tail = [("Cache-Control", cache_control), ("X-Cache", hit)] if hit else [("Cache-Control", cache_control)]
+        if ("HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ) and self._not_modified(
+            environ, entry
+        ):
+            start_response("304 Not Modified", answer.not_modified + tail)
             return []
-        headers.append(("Content-Length", str(len(body))))
-        start_response("200 OK", headers)
-        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+        start_response("200 OK", answer.headers + tail)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [answer.body]
 
     def _not_modified(self, environ: dict[str, Any], entry: Entry) -> bool:
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")

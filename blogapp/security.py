@@ -1,4 +1,5 @@
-"""Security headers on every response, cache hits included (so this wraps the page cache)."""
+"""Security headers on every response. The page cache adds the same ones to its hits (see
+blogapp/__init__.py for the order of the layers)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ BASE_HEADERS = [
 ]
 #: Sent only when the site's public URL is https (a browser then never tries plain http).
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
+#: Lower-case names of every header this module may set.
+SECURITY_NAMES = frozenset(name.lower() for name, _ in [*BASE_HEADERS, HSTS])
+
+
+def security_headers(site_url: str) -> list[tuple[str, str]]:
+    """The headers every answer of a site at ``site_url`` carries."""
+    return BASE_HEADERS + ([HSTS] if site_url.startswith("https://") else [])
 
 
 class SecurityHeaders:
@@ -39,7 +47,7 @@ class SecurityHeaders:
 
     def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], site_url: str) -> None:
         self.wsgi_app = wsgi_app
-        self.headers = BASE_HEADERS + ([HSTS] if site_url.startswith("https://") else [])
+        self.headers = security_headers(site_url)
         self.names = {name.lower() for name, _ in self.headers}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -90,9 +90,31 @@ def test_security_headers_on_every_response(client, url):
             assert "Strict-Transport-Security" not in response.headers
 
 
+def test_security_headers_on_static_files_and_304s_once_each(client):
+    """Cache hits, fingerprinted static files and 304s carry the same headers, never twice."""
+    import re
+
+    css = re.search(r'href="(/static/css/site\.[0-9a-f]{10}\.css)"', client.get("/").get_data(as_text=True))[1]
+    page = client.get("/posts/hello-world")
+    answers = [
+        client.get(css),
+        client.get(css, headers={"Accept-Encoding": "br"}),
+        client.get("/posts/hello-world", headers={"If-None-Match": page.headers["ETag"]}),
+        client.get("/posts/hello-world", headers={"Accept-Encoding": "gzip"}),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 304, 200]
+    for answer in answers:
+        names = [name.lower() for name, _ in answer.headers]
+        for name in [*SECURITY, "Content-Security-Policy", "Permissions-Policy"]:
+            assert names.count(name.lower()) == 1, (answer, name)
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_hsts_only_for_an_https_site(config):
     https = create_app({**config, "BLOG_SITE_URL": "https://blog.example.com"}).test_client()
     assert https.get("/").headers["Strict-Transport-Security"].startswith("max-age=")
+    assert https.get("/").headers["X-Cache"] == "LOCAL"
+    assert https.get("/").headers["Strict-Transport-Security"].startswith("max-age=")  # on hits too
     plain = create_app({**config, "BLOG_SITE_URL": "http://blog.example.com"}).test_client()
     assert "Strict-Transport-Security" not in plain.get("/").headers
 

@@ -115,6 +115,19 @@ def test_trusted_hosts_setting_rejects_other_hosts(config):
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
 
 
+def test_a_flood_of_made_up_hosts_is_remembered_within_bounds(config):
+    from blogapp import create_app
+
+    app = create_app({**config, "TRUSTED_HOSTS": ["blog.example.org"]})
+    client = app.test_client()
+    for i in range(200):
+        assert client.get("/", headers={"Host": f"evil{i}.example"}).status_code == 400
+        assert client.get("/", headers={"Host": "blog.example.org"}).status_code == 200
+    cache = app.wsgi_app
+    assert len(cache._hosts) <= 64  # the page cache's memo of hosts it has checked
+    assert client.get("/", headers={"Host": "evil1.example"}).status_code == 400  # still refused
+
+
 def test_query_strings_do_not_break_or_split_pages(client):
     assert client.get("/?page=%00&x=" + "y" * 5000).status_code == 200
     assert client.get("/posts/hello-world?utm_source=%ff%fe").status_code == 200
