@@ -7,6 +7,8 @@ import gc
 import multiprocessing
 import os
 
+from blogapp.accesslog import AccessLogger
+
 #: Listen on all interfaces at $PORT (8000 by default), as container platforms expect.
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 #: One process per core plus one by default; WEB_CONCURRENCY overrides (Heroku convention).
@@ -17,6 +19,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 #: Access log to stdout, errors to stderr, for the process manager to collect.
 accesslog = "-"
 errorlog = "-"
+#: Same lines as gunicorn's own access log, ~10x cheaper to write (blogapp/accesslog.py).
+logger_class = AccessLogger
 #: The master builds the app and reads every post once (wsgi.py), on all cores, then forks
 #: the workers, which start with the posts already parsed (and share that memory until they
 #: write to it). Without this, every worker would parse every post on its first request.

@@ -153,6 +153,11 @@ class Server:
         finally:
             conn.close()
 
+    def log_text(self) -> str:
+        """What gunicorn has written to stdout and stderr so far."""
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -94,3 +94,23 @@ def test_mounted_under_a_prefix(tmp_path):
         assert srv.get("/blog/assets/blog/cover.png")[0] == 200
     finally:
         srv.stop()
+
+
+def test_access_log_lines_reach_stdout(server):
+    """gunicorn.conf.py's access logger writes the combined log format, one line a request."""
+    conn = server.connect()
+    conn.request(
+        "GET", "/posts/hello-world?from=test", headers={"User-Agent": 'probe "x"', "Referer": "http://r.example/"}
+    )
+    conn.getresponse().read()
+    conn.close()
+    deadline = time.monotonic() + 5
+    wanted = '"GET /posts/hello-world?from=test HTTP/1.1" 200 '
+    while time.monotonic() < deadline:
+        log = server.log_text()
+        if wanted in log:
+            break
+        time.sleep(0.05)
+    line = next(line for line in server.log_text().splitlines() if wanted in line)
+    assert line.startswith("127.0.0.1 - - [")
+    assert line.endswith('"http://r.example/" "probe \\"x\\""')
