@@ -461,6 +461,27 @@ def test_watch_skips_the_stat_pass_until_the_folder_changes(app, write_post, mon
     assert len(calls) == 1
 
 
+def test_a_slow_first_read_is_not_followed_by_another_look_at_once(config, monkeypatch):
+    """gunicorn forks workers right after the master's first read (seconds at 10,000 posts):
+    their first requests must not each begin with a full look at the folder."""
+    app = create_app({**config, "BLOG_WATCH": "poll", "BLOG_RELOAD_INTERVAL": 0.5})
+    store = app.extensions["blog_content"]
+    real = store._list
+
+    def slow():
+        time.sleep(0.6)  # longer than the interval
+        return real()
+
+    monkeypatch.setattr(store, "_list", slow)
+    store.snapshot()
+    calls = _count_lists(store, monkeypatch)
+    store.snapshot()
+    assert calls == []  # the next look is an interval after the first read ended
+    time.sleep(0.55)
+    store.snapshot()
+    assert len(calls) == 1
+
+
 def test_poll_mode_looks_every_interval(config, write_post, monkeypatch):
     app = create_app({**config, "BLOG_WATCH": "poll"})
     store = app.extensions["blog_content"]
