@@ -20,6 +20,21 @@ from blogapp import create_app
 
 DATA = Path(__file__).parent / "data"
 SITE_URL = "https://blog.example.com"
+#: Slugs of fixture files that must never be listed: drafts, future, invalid and ignored files.
+HIDDEN_SLUGS = (
+    "draft",
+    "preview",
+    "future",
+    "date-not-a-date",
+    "no-title",
+    "empty",
+    "not-utf8",
+    "front-matter-is-a-list",
+    "excerpt-with-unescaped-quotes",
+    "inside",
+    "backup",
+    "notes",
+)
 
 
 @pytest.fixture

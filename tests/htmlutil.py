@@ -59,6 +59,13 @@ class Page:
                 return attrs.get("href")
         return None
 
+    def part(self, opening: str, end_tag: str) -> Page | None:
+        """The piece from the exact ``opening`` tag text to the next ``end_tag`` (None if absent)."""
+        start = self.html.find(opening)
+        if start < 0:
+            return None
+        return Page(self.html[start : self.html.index(end_tag, start)])
+
     def urls(self) -> list[str]:
         """Every href and src in the page."""
         return [

@@ -32,6 +32,7 @@ from blogapp import content
 from blogapp import create_app
 
 from .conftest import DATA
+from .conftest import HIDDEN_SLUGS
 from .conftest import SITE_URL
 from .conftest import post_text
 
@@ -61,16 +62,6 @@ HIDDEN_TITLES = (
     "Inside Subfolder",
     "Backup",
     "Not Markdown",
-)
-HIDDEN_SLUGS = (
-    "draft",
-    "preview",
-    "future",
-    "date-not-a-date",
-    "no-title",
-    "empty",
-    "not-utf8",
-    "front-matter-is-a-list",
 )
 NEWEST = "microseconds-no-offset"  # fixture dated 2024-12-24T11:32:48.268521 (UTC), the newest visible post
 

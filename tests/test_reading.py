@@ -92,12 +92,8 @@ LONG_BODY = "\n\n".join(
 
 
 def toc_links(page: Page) -> list[str]:
-    html = page.html
-    start = html.find('<nav class="toc" aria-label="Table of contents">')
-    if start < 0:
-        return []
-    nav = Page(html[start : html.index("</nav>", start)])
-    return [a["href"] for a in nav.find_all("a")]
+    nav = page.part('<nav class="toc" aria-label="Table of contents">', "</nav>")
+    return [a["href"] for a in nav.find_all("a")] if nav else []
 
 
 def test_long_post_gets_a_table_of_contents_linking_its_headings(client, write_post):
@@ -169,11 +165,9 @@ def test_page_aligns_table_cells_with_classes_not_inline_styles(client, write_po
 
 
 def related_slugs(page: Page) -> list[str]:
-    html = page.html
-    start = html.find('<section class="related" aria-labelledby="related-posts-heading">')
-    if start < 0:
+    section = page.part('<section class="related" aria-labelledby="related-posts-heading">', "</section>")
+    if section is None:
         return []
-    section = Page(html[start : html.index("</section>", start)])
     assert section.texts("h2") == ["Related posts"]
     return [a["href"].rsplit("/", 1)[1] for a in section.find_all("a")]
 

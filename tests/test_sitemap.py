@@ -16,26 +16,13 @@ from lxml import etree
 from blogapp import content
 from blogapp import create_app
 
+from .conftest import HIDDEN_SLUGS
 from .conftest import SITE_URL
 from .conftest import post_text
 
 XSD = Path(__file__).parent / "data" / "sitemap.xsd"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 ODD_SLUGS = ("Upper Case & Spaces", "it's-an-apostrophe", "café-naïve", "double--dash")
-HIDDEN_SLUGS = (
-    "draft",
-    "preview",
-    "future",
-    "date-not-a-date",
-    "no-title",
-    "empty",
-    "not-utf8",
-    "front-matter-is-a-list",
-    "excerpt-with-unescaped-quotes",
-    "inside",
-    "backup",
-    "notes",
-)
 
 
 @pytest.fixture(scope="module")
