@@ -1,8 +1,9 @@
 """The only module that reads BLOG_POSTS_DIR: scanning, the parsed-post memo and the index.
 
-Each worker keeps ``{path: (stat key, Post | PostError)}`` and looks at the folder at most
-every BLOG_RELOAD_INTERVAL seconds, so an edit shows within about a second everywhere and an
-unchanged file is never parsed again. ``content_version()`` fingerprints what is visible, and
+Each worker keeps ``{path: (stat key, content digest, Post | PostError)}`` and checks the
+folder at most every BLOG_RELOAD_INTERVAL seconds (with inotify, a stat pass only when the
+kernel reported a change, or every FULL_LOOK_EVERY seconds), so an edit shows within about a
+second everywhere and an unchanged file is never parsed again. ``content_version()`` fingerprints what is visible, and
 the response cache keys on it.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import datetime as dt
 import functools
 import hashlib
 import logging
@@ -62,13 +62,12 @@ class Snapshot:
     posts: list[Post]  # valid posts, newest first, hidden ones included
     errors: list[PostError]
     show_hidden: bool
-    _pending: list[Post] = field(default_factory=list)  # published posts, oldest first
-    _pending_times: list[float] = field(default_factory=list)  # their timestamps
+    _publish_times: list[float] = field(default_factory=list)  # of the non-draft posts, ascending
     _views: dict[int, View] = field(default_factory=dict)
 
     def view(self, now: float) -> View:
         """The posts visible at ``now`` (POSIX seconds); computed once per publication boundary."""
-        passed = bisect.bisect_right(self._pending_times, now)
+        passed = bisect.bisect_right(self._publish_times, now)
         view = self._views.get(passed)
         if view is None:
             view = self._views[passed] = View.build(self, now, passed)
@@ -80,7 +79,7 @@ class View:
     version: str
     posts: list[Post]
     by_slug: dict[str, Post]
-    next_publication: dt.datetime | None
+    next_publication: float | None  # POSIX seconds
 
     @functools.cached_property
     def tags(self) -> dict[str, tuple[str, list[Post]]]:
@@ -108,12 +107,12 @@ class View:
             posts = list(snap.posts)
         else:
             posts = [p for p in snap.posts if not p.draft and p.timestamp <= now]
-        upcoming = snap._pending[passed] if passed < len(snap._pending) else None
+        times = snap._publish_times
         return cls(
             version=f"{snap.fingerprint}.{passed}",
             posts=posts,
             by_slug={p.slug: p for p in posts},
-            next_publication=upcoming.date if upcoming else None,
+            next_publication=times[passed] if passed < len(times) else None,
         )
 
 
@@ -205,7 +204,7 @@ class ContentStore:
     def _load_many(self, items: list[tuple[str, StatKey]]) -> list[tuple[str, Post | PostError]]:
         """Load files, on every core when there are many and it is safe to fork.
 
-        Parsing 10,000 posts takes ~2 s on one core. At start-up (gunicorn's master preloads
+        Loading 10,000 posts takes ~1 s on one core. At start-up (gunicorn's master preloads
         the app, see wsgi.py) there is one thread, so forked helpers can share the work.
         Never forks from a threaded worker, where another thread could hold a lock.
         """
@@ -301,10 +300,9 @@ class ContentStore:
         # Timestamps, not datetimes: comparing datetimes in assorted zones converts both
         # on every comparison, which made these two sorts ~0.3 s at 10,000 posts.
         posts.sort(key=lambda p: (p.timestamp, p.slug), reverse=True)
-        pending = sorted((p for p in posts if not p.draft), key=lambda p: p.timestamp)
+        times = sorted(p.timestamp for p in posts if not p.draft)
         errors.sort(key=lambda e: e.path)
-        times = [p.timestamp for p in pending]
-        return Snapshot(fingerprint, posts, errors, self.show_hidden, _pending=pending, _pending_times=times)
+        return Snapshot(fingerprint, posts, errors, self.show_hidden, _publish_times=times)
 
 
 _forking_store: ContentStore | None = None
@@ -452,8 +450,3 @@ def invalid_posts() -> list[PostError]:
 def content_version() -> str:
     """A short fingerprint that changes whenever what the site shows changes."""
     return _view().version
-
-
-def next_publication() -> dt.datetime | None:
-    """When the next future-dated post becomes visible, if any."""
-    return _view().next_publication

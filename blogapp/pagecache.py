@@ -397,9 +397,9 @@ class PageCache:
             return entry.last_modified.replace(microsecond=0) <= since
         return False
 
-    def _cache_control(self, upcoming: dt.datetime | None) -> str:
+    def _cache_control(self, upcoming: float | None) -> str:
+        """``upcoming``: when the next scheduled post appears (POSIX seconds), if any."""
         max_age = self.max_age
         if upcoming is not None:
-            until = (upcoming - dt.datetime.now(dt.UTC)).total_seconds()
-            max_age = max(0, min(max_age, int(until)))
+            max_age = max(0, min(max_age, int(upcoming - time.time())))
         return f"public, max-age={max_age}, stale-while-revalidate={self.stale}"
