@@ -215,7 +215,7 @@ class PageCache:
         self,
         app: Flask,
         wsgi_app: Callable[..., Iterable[bytes]],
-        security_headers: list[tuple[str, str]] = [],  # noqa: B006 - never mutated
+        security_headers: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.app = app
         self.wsgi_app = wsgi_app

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import runpy
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -88,9 +91,18 @@ def test_disabled_access_log_writes_nothing(tmp_path, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_gunicorn_conf_uses_it():
-    import runpy
-    from pathlib import Path
+def gunicorn_conf() -> dict:
+    """The settings gunicorn.conf.py defines, as gunicorn reads them."""
+    return runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
 
-    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
-    assert conf["logger_class"] is AccessLogger
+
+def test_gunicorn_conf_uses_it():
+    assert gunicorn_conf()["logger_class"] is AccessLogger
+
+
+def test_gunicorn_conf_freezes_the_masters_objects_before_forking():
+    try:
+        gunicorn_conf()["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -247,6 +247,40 @@ def test_invalid_posts_lists_each_invalid_fixture_with_its_reason(app, posts_dir
     assert str(quotes).startswith(f"{posts_dir / 'excerpt-with-unescaped-quotes.md'}:3: ")
 
 
+def test_reading_at_most_the_limit_copes_with_files_that_grew_since_their_stat(tmp_path):
+    from blogapp.content import _read_at_most
+
+    path = tmp_path / "grew.md"
+    path.write_bytes(b"x" * 50_000)
+    assert len(_read_at_most(str(path), 10, 100_000)) == 50_000  # stat said 10 bytes: read on
+    assert len(_read_at_most(str(path), 10, 1_000)) == 1_001  # one past the limit shows "too large"
+    assert len(_read_at_most(str(path), 50_000, 1_000_000)) == 50_000
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2 or not hasattr(os, "fork"), reason="needs two cores and fork")
+def test_parallel_first_read_equals_the_serial_one(make_app, monkeypatch):
+    """Thousands of files are loaded by forked helpers (and this process); same result."""
+    serial = make_app().extensions["blog_content"].snapshot()
+    pools = []
+    real_pool = content.ProcessPoolExecutor
+
+    def counting_pool(*args, **kwargs):
+        pools.append(kwargs)
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(content, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(content, "ProcessPoolExecutor", counting_pool)
+    monkeypatch.setattr(content.threading, "active_count", lambda: 1)  # pytest may run helper threads
+    parallel = make_app().extensions["blog_content"].snapshot()
+    assert len(pools) == 1
+    assert [(p.slug, p.title, p.date, p.tags, p.source) for p in parallel.posts] == [
+        (p.slug, p.title, p.date, p.tags, p.source) for p in serial.posts
+    ]
+    assert [str(e) for e in parallel.errors] == [str(e) for e in serial.errors]
+    assert parallel.fingerprint == serial.fingerprint
+    assert parallel.posts[0].body == serial.posts[0].body  # bodies still load from the files
+
+
 def test_too_large_file_is_invalid(make_app, write_post):
     app = make_app(BLOG_MAX_POST_BYTES=2048)
     write_post("big.md", post_text("Big", body="x " * 1100))
