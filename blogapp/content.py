@@ -10,7 +10,6 @@ the response cache keys on it.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import functools
 import hashlib
 import logging
@@ -265,6 +264,8 @@ class ContentStore:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise EncodingError(path, f"not UTF-8 (byte {exc.start})") from None
+            # Keep the front matter only; the body is read again when it is rendered.
+            body = _BodyFromFile(path)
             post = parse_post(
                 text,
                 path,
@@ -272,10 +273,10 @@ class ContentStore:
                 slug=normalize_slug(os.path.basename(path)[:-3]),
                 timezone=self.timezone,
                 default_author=self.default_author,
-                load_body=lambda: "",
+                load_body=body,
             )
-            # Keep the front matter only; the body is read again when it is rendered.
-            return digest, dataclasses.replace(post, load_body=functools.partial(read_body, path, post.title))
+            body.title = post.title  # known once parsed: the body drops a heading repeating it
+            return digest, post
         except PostError as err:
             return digest, err
         except OSError as exc:
@@ -365,6 +366,18 @@ def _read_file(path: str) -> str:
 def get_store() -> ContentStore:
     """This app's ContentStore (for tools that need hidden posts too, like ``check``)."""
     return current_app.extensions["blog_content"]
+
+
+class _BodyFromFile:
+    """``Post.load_body`` of a loaded post: its body, read from the file when needed."""
+
+    __slots__ = ("path", "title")
+
+    def __init__(self, path: str) -> None:
+        self.path, self.title = path, ""
+
+    def __call__(self) -> str:
+        return read_body(self.path, self.title)
 
 
 def read_body(path: str, title: str) -> str:

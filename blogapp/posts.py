@@ -302,11 +302,12 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
         front, body = _HANDLER.split(text)
     except ValueError:
         raise FrontMatterError(source, "front matter is not closed by a '---' line", 1) from None
+    short = len(front) < _FAST_LIMIT
+    meta = simpleyaml.load(front) if short else None
+    simple = meta is not None  # no aliases, two levels at most: nothing to explode
     try:
-        meta = simpleyaml.load(front) if len(front) < _FAST_LIMIT else None
-        simple = meta is not None  # no aliases, two levels at most: nothing to explode
-        if meta is None:
-            meta = yaml.load(front, Loader=_FAST_LOADER if len(front) < _FAST_LIMIT else _SAFE_LOADER)
+        if not simple:
+            meta = yaml.load(front, Loader=_FAST_LOADER if short else _SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = leading_lines + text[: start.end()].count("\n") + mark.line + 1 if mark else None
