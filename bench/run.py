@@ -17,17 +17,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import http.client
 import json
 import math
 import os
 import platform
 import re
-import resource
-import runpy
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,486 +35,34 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-GUNICORN = BIN / "gunicorn" if (BIN / "gunicorn").exists() else Path(sys.executable).parent / "gunicorn"
-PYTHON = BIN / "python" if (BIN / "python").exists() else Path(sys.executable)
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
-#: The only address load is ever sent to.
-HOST = "127.0.0.1"
+# bench.* and blogapp, however this file is started (``python bench/run.py`` puts bench/ first).
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.load import DISTURBED_PCT
+from bench.load import SKEWED
+from bench.load import WRK
+from bench.load import Load
+from bench.load import wrk
+from bench.server import COMPRESSED
+from bench.server import GUNICORN
+from bench.server import GUNICORN_ENV
+from bench.server import HOST
+from bench.server import PYTHON
+from bench.server import ROOT
+from bench.server import BenchError
+from bench.server import Server
+from bench.server import fetch
+from bench.server import gunicorn_conf
+from bench.server import log
+from bench.server import on_each_worker
+from bench.server import probe
+from bench.server import pss_mb
+from bench.server import rss_mb
+from bench.server import server_env
+
 POST_PATH = "/posts/production-rag-with-postgres-and-pgvector"
-COMPRESSED = {"Accept-Encoding": "gzip, br"}
-#: Environment the blog reads: cleared so every server runs with the defaults plus ours.
-_APP_ENV_PREFIXES = ("FLASK_", "SCRIPT_NAME")
-#: gunicorn.conf.py knobs: kept (and printed) when set, since they are deployment choices.
-_GUNICORN_ENV = ("WEB_CONCURRENCY", "GUNICORN_THREADS")
 TARGET_N = 10_000
-#: A wrk run during which other processes used more than this % of the CPUs is repeated.
-DISTURBED_PCT = 10.0
-
-if str(ROOT) not in sys.path:  # bench.make_posts and blogapp, however this file is started
-    sys.path.insert(0, str(ROOT))
-
-
-class BenchError(RuntimeError):
-    """Something that makes the figures untrustworthy: stop and say so."""
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# -- HTTP to 127.0.0.1 -----------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    status: int
-    reason: str
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    @property
-    def wire_size(self) -> int:
-        """Bytes of this response on the wire (status line, headers, body), as wrk counts them."""
-        head = len(f"HTTP/1.1 {self.status} {self.reason}\r\n") + 2
-        return head + sum(len(k) + len(v) + 4 for k, v in self.headers) + len(self.body)
-
-
-def connect(port: int, timeout: float = 120.0) -> http.client.HTTPConnection:
-    return http.client.HTTPConnection(HOST, port, timeout=timeout)
-
-
-def get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str] | None = None) -> Reply:
-    conn.request("GET", path, headers=headers or {})
-    response = conn.getresponse()
-    body = response.read()
-    return Reply(response.status, response.reason, response.getheaders(), body)
-
-
-def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> Reply:
-    conn = connect(port)
-    try:
-        return get(conn, path, headers)
-    finally:
-        conn.close()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-# -- gunicorn servers ------------------------------------------------------------------------
-
-
-def server_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_APP_ENV_PREFIXES)}
-    env.update(extra)
-    return env
-
-
-def gunicorn_conf() -> dict[str, Any]:
-    """gunicorn.conf.py's settings as our servers see them (we pass no --workers)."""
-    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-
-
-class Server:
-    """One gunicorn master started from the repository root; stopped by its PID."""
-
-    #: Servers now running: their processes' CPU time is ours, the rest of the machine's is not.
-    running: list[Server] = []  # noqa: RUF012
-
-    def __init__(
-        self,
-        name: str,
-        app: str,
-        tmp: Path,
-        *,
-        env: dict[str, str] | None = None,
-        config_flag: bool = False,
-        ready_path: str = "/healthz",
-    ) -> None:
-        self.name = name
-        self.app = app
-        self.tmp = tmp
-        self.env = server_env(env or {})
-        self.config_flag = config_flag
-        self.ready_path = ready_path
-        self.port = 0
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = tmp / f"{name}.log"
-        self._log: Any = None
-        self.startup_s = float("nan")
-        self.ready_reply: Reply | None = None
-
-    def command(self) -> list[str]:
-        cmd = [str(GUNICORN)]
-        if self.config_flag:
-            cmd += ["-c", "gunicorn.conf.py"]
-        # The control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): two masters
-        # would unlink each other's. It is the management interface only, not the request path.
-        return [*cmd, self.app, "--bind", f"{HOST}:{self.port}", "--control-socket", str(self.tmp / f"{self.name}.ctl")]
-
-    def start(self, deadline: float = 180.0) -> float:
-        """Launch and wait until ``ready_path`` answers 200; returns the seconds that took."""
-        self.port = free_port()
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            self.command(),
-            cwd=ROOT,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,  # gunicorn.conf.py sends the access log to stdout
-            stderr=self._log,
-            start_new_session=True,  # Ctrl-C reaches us; we stop it in order, by PID
-        )
-        Server.running.append(self)
-        while True:
-            if self.proc.poll() is not None:
-                raise BenchError(f"{self.name}: gunicorn exited with {self.proc.returncode}\n{self.log_tail()}")
-            if time.perf_counter() - started > deadline:
-                raise BenchError(f"{self.name}: {self.ready_path} not ready after {deadline:.0f}s\n{self.log_tail()}")
-            try:
-                reply = fetch(self.port, self.ready_path)
-            except (ConnectionError, http.client.HTTPException, TimeoutError, OSError):
-                time.sleep(0.005)
-                continue
-            if reply.status == 200:
-                self.startup_s = time.perf_counter() - started
-                self.ready_reply = reply
-                return self.startup_s
-            time.sleep(0.005)
-
-    def workers(self) -> list[int]:
-        """PIDs of the master's children (its workers)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        pid = self.proc.pid
-        try:
-            return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        except OSError:
-            found = []
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    with contextlib.suppress(OSError, IndexError, ValueError):
-                        stat = (entry / "stat").read_text()
-                        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                            found.append(int(entry.name))
-            return found
-
-    def pids(self) -> list[int]:
-        return [self.proc.pid, *self.workers()] if self.proc else []
-
-    def wait_booted(self, ready_dir: Path, deadline: float = 120.0) -> None:
-        """Wait until every worker has the app (bench/bare_app.py leaves a file named by the PID
-        of the process that imported it: each worker's, or the master's with ``preload_app``)."""
-        expected = gunicorn_conf()["workers"]
-        started = time.perf_counter()
-        while self.proc and time.perf_counter() - started < deadline:
-            workers = self.workers()
-            preloaded = (ready_dir / str(self.proc.pid)).exists()
-            if len(workers) >= expected and (preloaded or all((ready_dir / str(p)).exists() for p in workers)):
-                return
-            time.sleep(0.02)
-        raise BenchError(f"{self.name}: not all {expected} workers booted after {deadline:.0f}s\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def stop(self) -> None:
-        """SIGTERM the master (graceful), wait; SIGKILL it and any worker left if it hangs."""
-        if self.proc is None:
-            return
-        workers = self.workers()
-        proc, self.proc = self.proc, None
-        Server.running.remove(self)
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                log(f"{self.name}: master {proc.pid} ignored SIGTERM; killing it")
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-            for pid in workers:
-                with contextlib.suppress(OSError):
-                    if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                        os.kill(pid, signal.SIGKILL)
-        if self._log is not None:
-            self._log.close()
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def _kb_field(path: str, name: str) -> float:
-    """A ``Name:   123 kB`` field of a /proc file, in MB."""
-    for line in Path(path).read_text().splitlines():
-        if line.startswith(name + ":"):
-            return int(line.split()[1]) / 1024
-    raise BenchError(f"no {name} in {path}")
-
-
-def rss_mb(pid: int) -> float:
-    """Resident set: every page the process maps, shared ones (forked from the master) included."""
-    return _kb_field(f"/proc/{pid}/status", "VmRSS")
-
-
-def pss_mb(pid: int) -> float:
-    """Proportional set: shared pages divided among the processes sharing them."""
-    try:
-        return _kb_field(f"/proc/{pid}/smaps_rollup", "Pss")
-    except OSError:
-        return float("nan")
-
-
-Step = tuple[str, dict[str, str], int]  # path, request headers, expected status
-
-
-def on_each_worker(server: Server, steps: list[Step], deadline: float = 120.0) -> dict[int, list[float]]:
-    """Run ``steps`` on fresh connections until every worker has answered them once.
-
-    Each connection runs the steps (timed), then asks ``/healthz`` on the same keep-alive
-    connection which worker it was. Returns ``{worker pid: [seconds per step]}`` for the
-    first connection each worker served, i.e. each worker's first answer to the steps.
-    Workers still booting are waited for (gunicorn forks them one by one).
-    """
-    expected = gunicorn_conf()["workers"]
-    seen: dict[int, list[float]] = {}
-    begun = time.perf_counter()
-    while len(seen) < expected:
-        if time.perf_counter() - begun > deadline:
-            raise BenchError(f"{server.name}: only {len(seen)} of {expected} workers answered in {deadline:.0f}s")
-        conn = connect(server.port)
-        try:
-            times = []
-            for path, headers, status in steps:
-                started = time.perf_counter()
-                reply = get(conn, path, headers)
-                times.append(time.perf_counter() - started)
-                if reply.status != status:
-                    raise BenchError(f"{server.name}: GET {path} answered {reply.status}, expected {status}")
-            pid = json.loads(get(conn, "/healthz").body)["pid"]
-        finally:
-            conn.close()
-        if pid in seen:
-            time.sleep(0.01)  # let a booting worker reach its accept loop
-        seen.setdefault(pid, times)
-    return seen
-
-
-# -- wrk -----------------------------------------------------------------------------------
-
-_UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_UNITS_B = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
-
-
-@dataclass
-class Load:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    seconds: float
-    bytes_per_request: float
-    other_cpu_pct: float = 0.0  # share of all CPUs used by processes not ours during the run
-    conns: list[int] = field(default_factory=list)  # wrk's connections held by each worker, most first
-    cpu_us: float = float("nan")  # CPU time of the server's processes per request, in microseconds
-
-    @property
-    def busiest(self) -> int:
-        return self.conns[0] if self.conns else 0
-
-
-def _ms(value: str, unit: str) -> float:
-    return float(value) * _UNITS_S[unit] * 1000
-
-
-def parse_wrk(out: str) -> Load:
-    """Requests/sec, latency percentiles and volume from ``wrk --latency``; errors raise."""
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if errors and any(int(n) for n in errors.groups()):
-        raise BenchError(f"wrk reported socket errors ({errors.group(0)}):\n{out}")
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad and int(bad.group(1)):
-        raise BenchError(f"wrk saw {bad.group(1)} responses with status >= 400:\n{out}")
-    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h), ([\d.]+)([KMGT]?B) read", out)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m|h)\s*$", out, re.M)
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$", out, re.M)
-    if not (total and rps and p50 and p99):
-        raise BenchError(f"cannot parse wrk output:\n{out}")
-    requests = int(total.group(1))
-    if requests == 0:
-        raise BenchError(f"wrk completed no request:\n{out}")
-    return Load(
-        rps=float(rps.group(1)),
-        p50_ms=_ms(*p50.groups()),
-        p99_ms=_ms(*p99.groups()),
-        requests=requests,
-        seconds=_ms(total.group(2), total.group(3)) / 1000,
-        bytes_per_request=float(total.group(4)) * _UNITS_B[total.group(5)] / requests,
-    )
-
-
-def wrk(
-    server: Server,
-    path: str,
-    args: argparse.Namespace,
-    headers: dict[str, str] | None = None,
-    *,
-    duration: float | None = None,
-    expect: Reply | None = None,
-) -> Load:
-    """Load ``http://127.0.0.1:port/path`` with wrk; check every answer looked like ``expect``.
-
-    wrk counts only statuses >= 400 as bad, so the average bytes per response is compared
-    with the probe's: a 200 in a 304 run, or an identity body in a brotli run, shows there.
-    """
-    while True:
-        load = _wrk_once(server, path, args, headers, duration=duration, expect=expect)
-        if load.other_cpu_pct > DISTURBED_PCT:
-            why = f"other processes took {load.other_cpu_pct:.0f}% of the CPU"
-        elif len(load.conns) > 1 and load.conns[0] >= SKEWED * sum(load.conns):
-            why = f"one worker held {load.conns[0]} of {sum(load.conns)} connections"
-        else:
-            return load
-        if args.repeats_left <= 0:
-            log(f"  {why} during that run; no repeat left: keeping it")
-            return load
-        args.repeats_left -= 1
-        args.repeated.append(why.split(" took ")[0].split(" held ")[0])
-        log(f"  {why} during that run: repeating it")
-
-
-#: A run in which one worker holds this share of wrk's connections (14 of 16) measures one
-#: process, not the server: the others have too few connections to keep busy.
-SKEWED = 7 / 8
-
-
-def _wrk_once(
-    server: Server,
-    path: str,
-    args: argparse.Namespace,
-    headers: dict[str, str] | None,
-    *,
-    duration: float | None,
-    expect: Reply | None,
-) -> Load:
-    seconds = max(1, round(duration or args.duration))
-    cmd = [WRK, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
-    for name, value in (headers or {}).items():
-        cmd += ["-H", f"{name}: {value}"]
-    cmd.append(f"http://{HOST}:{server.port}{path}")
-    server_pids = set(server.pids())
-    before = cpu_sample()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(min(1.0, seconds / 2))
-        conns = connections_per_worker(server)
-        stdout, stderr = proc.communicate(timeout=seconds + 60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    after = cpu_sample()
-    if proc.returncode != 0:
-        raise BenchError(f"wrk failed ({proc.returncode}): {stderr}{stdout}")
-    load = parse_wrk(stdout)
-    load.other_cpu_pct = other_cpu_pct(before, after)
-    load.conns = conns
-    server_cpu = sum(cpu - before.ours.get(pid, 0.0) for pid, cpu in after.ours.items() if pid in server_pids)
-    load.cpu_us = server_cpu / load.requests * 1e6
-    if expect is not None:
-        ratio = load.bytes_per_request / expect.wire_size
-        if not 0.9 <= ratio <= 1.1:
-            raise BenchError(
-                f"GET {path} {headers or ''}: wrk read {load.bytes_per_request:.0f} bytes per response, "
-                f"the probe answer ({expect.status}) is {expect.wire_size}: some answers differed"
-            )
-    return load
-
-
-def connections_per_worker(server: Server) -> list[int]:
-    """How wrk's connections are spread over the workers (each worker is one Python process:
-    a run where one of them holds all connections is a much slower run)."""
-    port = f":{server.port:04X}"
-    inodes = set()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[1].endswith(port) and fields[3] == "01":  # local port, ESTABLISHED
-                inodes.add(f"socket:[{fields[9]}]")
-    counts = []
-    for pid in server.workers():
-        held = 0
-        with contextlib.suppress(OSError):
-            for fd in os.scandir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    held += os.readlink(fd.path) in inodes
-        counts.append(held)
-    return sorted(counts, reverse=True)
-
-
-_CLK = os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class CpuSample:
-    wall: float
-    machine_busy: float  # seconds of CPU busy (or stolen) on the whole machine
-    ours: dict[int, float]  # seconds of CPU per process of our servers
-    self_and_children: float  # this process plus reaped children (wrk)
-
-
-def _proc_cpu(pid: int) -> float:
-    with contextlib.suppress(OSError, IndexError, ValueError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLK  # utime, stime
-    return 0.0
-
-
-def cpu_sample() -> CpuSample:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = values
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return CpuSample(
-        wall=time.perf_counter(),
-        machine_busy=(user + nice + system + irq + softirq + steal) / _CLK,
-        ours={pid: _proc_cpu(pid) for server in Server.running for pid in server.pids()},
-        self_and_children=me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
-    )
-
-
-def other_cpu_pct(before: CpuSample, after: CpuSample) -> float:
-    """Percent of all CPUs that processes other than ours used between the two samples."""
-    ours = after.self_and_children - before.self_and_children
-    ours += sum(max(0.0, cpu - before.ours.get(pid, 0.0)) for pid, cpu in after.ours.items())
-    capacity = (after.wall - before.wall) * (os.cpu_count() or 1)
-    return max(0.0, after.machine_busy - before.machine_busy - ours) / capacity * 100
-
-
-def probe(port: int, path: str, headers: dict[str, str], status: int, encoding: str | None) -> Reply:
-    reply = fetch(port, path, headers)
-    if reply.status != status:
-        raise BenchError(f"GET {path} {headers}: status {reply.status}, expected {status}")
-    if reply.header("Content-Encoding") != encoding:
-        raise BenchError(f"GET {path} {headers}: Content-Encoding {reply.header('Content-Encoding')}, want {encoding}")
-    return reply
 
 
 # -- 1. throughput ---------------------------------------------------------------------------
@@ -886,7 +430,7 @@ def report(args: argparse.Namespace, info: dict[str, str], scenarios: list[Scena
     out += ["", "## Settings", ""]
     out.append(f"- wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency, one URL at a time")
     out.append(f"- servers: {gunicorn_settings()}, bound to {HOST} (access log to /dev/null)")
-    kept = {k: os.environ[k] for k in _GUNICORN_ENV if k in os.environ}
+    kept = {k: os.environ[k] for k in GUNICORN_ENV if k in os.environ}
     if kept:
         out.append(f"- gunicorn environment in effect: {kept}")
     out.append(f"- throughput: {args.rounds} interleaved round(s) per scenario; figures are medians over rounds")
