@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/run.py [--duration 5] [--connections 16] [--sizes 62,1000,10000] [--quick]
 
-1. Throughput: the blog under gunicorn exactly as deployed (``gunicorn wsgi:app`` from the
-   repository root, so gunicorn.conf.py applies; only ``--bind`` is changed) against a bare
-   Flask route sending the same bytes under the same settings (bench/bare_app.py), with wrk.
-2. Scale: for each N, N synthetic posts (bench/make_posts.py): in-process markdown render
-   time, start-up, first listing on each worker, warm listing throughput, per-worker RSS and
-   the cost of change detection (rescans every second versus never).
+1. Throughput (bench/throughput.py): the blog under gunicorn exactly as deployed (``gunicorn
+   wsgi:app`` from the repository root, so gunicorn.conf.py applies; only ``--bind`` is changed)
+   against a bare Flask route sending the same bytes under the same settings (bench/bare_app.py),
+   with wrk.
+2. Scale (bench/scale.py): for each N, N synthetic posts (bench/make_posts.py): in-process
+   markdown render time, start-up, first listing on each worker, warm listing throughput,
+   per-worker RSS and the cost of change detection (bench/change_detection.py: rescans every
+   second versus never).
 
+This file reads the command line, runs the parts and prints the report.
 Load goes to 127.0.0.1 only; every server is stopped by its own PID. See bench/README.md.
 """
 
@@ -30,10 +33,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict
-from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
-from typing import Any
 
 # bench.* and blogapp, however this file is started (``python bench/run.py`` puts bench/ first).
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
@@ -42,326 +42,24 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
 from bench.load import DISTURBED_PCT
 from bench.load import SKEWED
 from bench.load import WRK
-from bench.load import Load
-from bench.load import wrk
-from bench.server import COMPRESSED
+from bench.scale import ScaleResult
+from bench.scale import in_process
+from bench.scale import scale_one
 from bench.server import GUNICORN
 from bench.server import GUNICORN_ENV
 from bench.server import HOST
 from bench.server import PYTHON
 from bench.server import ROOT
 from bench.server import BenchError
-from bench.server import Server
-from bench.server import fetch
 from bench.server import gunicorn_conf
 from bench.server import log
-from bench.server import on_each_worker
-from bench.server import probe
-from bench.server import pss_mb
-from bench.server import rss_mb
-from bench.server import server_env
+from bench.throughput import Scenario
+from bench.throughput import throughput
 
-POST_PATH = "/posts/production-rag-with-postgres-and-pgvector"
+# -- report -----------------------------------------------------------------------------------
+
+#: The post count the scale targets are stated at.
 TARGET_N = 10_000
-
-
-# -- 1. throughput ---------------------------------------------------------------------------
-
-
-@dataclass
-class Scenario:
-    name: str
-    server: str  # "blog" or "bare"
-    path: str
-    headers: dict[str, str]
-    status: int = 200
-    encoding: str | None = None
-    target: float | None = None  # minimum x bare
-    loads: list[Load] = field(default_factory=list)  # one per round
-    ratio: float = float("nan")  # median req/s / the bare route's median req/s
-
-    @property
-    def rps(self) -> float:
-        return statistics.median(x.rps for x in self.loads)
-
-    @property
-    def cpu_us(self) -> float:
-        return statistics.median(x.cpu_us for x in self.loads)
-
-
-def throughput(args: argparse.Namespace, tmp: Path) -> list[Scenario]:
-    blog = Server("blog", "wsgi:app", tmp)
-    body_file = tmp / "post.html"
-    ready_dir = tmp / "bare-ready"
-    ready_dir.mkdir()
-    bare = Server(
-        "bare",
-        "bench.bare_app:app",
-        tmp,
-        env={"BENCH_BODY_FILE": str(body_file), "BENCH_READY_DIR": str(ready_dir)},
-        config_flag=True,
-        ready_path="/bare",
-    )
-    with blog, bare:
-        log(f"throughput: starting the blog (gunicorn wsgi:app) on {HOST}")
-        blog.start()
-        post = probe(blog.port, POST_PATH, {}, 200, None)
-        etag = post.header("ETag")
-        if not etag:
-            raise BenchError(f"{POST_PATH} has no ETag")
-        body_file.write_bytes(post.body)
-        log("throughput: starting the bare route (gunicorn -c gunicorn.conf.py bench.bare_app:app)")
-        bare.start()
-        bare.wait_booted(ready_dir)
-        if fetch(bare.port, "/bare").body != post.body:
-            raise BenchError("the bare route does not send the post page's bytes")
-
-        bare_sc = Scenario("bare route (identity)", "bare", "/bare", {})
-        scenarios = [
-            bare_sc,
-            Scenario("post (identity)", "blog", POST_PATH, {}, target=1.2),
-            Scenario("post (gzip, br)", "blog", POST_PATH, COMPRESSED, encoding="br", target=1.2),
-            Scenario("post 304 (If-None-Match)", "blog", POST_PATH, {"If-None-Match": etag}, 304, target=1.3),
-            Scenario("home / (identity)", "blog", "/", {}, target=1.2),
-            Scenario("home / (gzip, br)", "blog", "/", COMPRESSED, encoding="br", target=1.2),
-            Scenario("/feed.xml (gzip, br)", "blog", "/feed.xml", COMPRESSED, encoding="br", target=1.2),
-        ]
-        # Warm: every cached path on every worker (an entry holds all encodings); the bare route.
-        on_each_worker(blog, [(p, {}, 200) for p in dict.fromkeys(s.path for s in scenarios if s.server == "blog")])
-        for _ in range(10):
-            fetch(bare.port, "/bare")
-        for r in range(args.rounds):
-            # Each round runs every scenario once, starting one further along, so a slow
-            # stretch of the machine (or an unlucky spread of connections) hits all alike.
-            shift = r % len(scenarios)
-            for sc in scenarios[shift:] + scenarios[:shift]:
-                server = blog if sc.server == "blog" else bare
-                expect = probe(server.port, sc.path, sc.headers, sc.status, sc.encoding)
-                sc.loads.append(wrk(server, sc.path, args, sc.headers, expect=expect))
-                log(f"  round {r + 1}: {sc.name:26} {sc.loads[-1].rps:7,.0f} req/s  p99 {sc.loads[-1].p99_ms:6.2f} ms")
-    for sc in scenarios:
-        sc.ratio = sc.rps / bare_sc.rps
-    return scenarios
-
-
-# -- 2. scale --------------------------------------------------------------------------------
-
-
-@dataclass
-class ScaleResult:
-    n: int
-    generation_s: float
-    inproc: dict[str, Any]  # from in_process(): parse/render samples, full parse, rescans
-    startup_s: float
-    first_listing_s: dict[int, float]
-    listings: list[Load]  # wrk on / : one before the RSS reading, one more in each later round
-    rss_mb: dict[int, float]
-    pss_mb: dict[int, float]
-    master_rss_mb: float
-    rescans: list[Load] = field(default_factory=list)
-    no_rescans: list[Load] = field(default_factory=list)
-    #: wrk on / of a server over the smallest N, paired with the last listings (larger N only)
-    reference_n: int | None = None
-    reference_listings: list[Load] = field(default_factory=list)
-
-    @property
-    def first_max(self) -> float:
-        return max(self.first_listing_s.values())
-
-    @property
-    def first_median(self) -> float:
-        return statistics.median(self.first_listing_s.values())
-
-    @property
-    def change_cost(self) -> float:
-        """1 - req/s rescanning every second / req/s never rescanning: median of the paired rounds."""
-        return 1 - statistics.median(a.rps / b.rps for a, b in zip(self.rescans, self.no_rescans, strict=True))
-
-    @property
-    def loads(self) -> list[Load]:
-        return [*self.listings, *self.rescans, *self.no_rescans, *self.reference_listings]
-
-    @property
-    def listing_vs_reference(self) -> float | None:
-        """Warm listing req/s ÷ the smallest N's, median of the rounds paired in time."""
-        if not self.reference_listings:
-            return None
-        pairs = zip(self.listings[-len(self.reference_listings) :], self.reference_listings, strict=True)
-        return statistics.median(a.rps / b.rps for a, b in pairs)
-
-    @property
-    def listing_rps(self) -> float:
-        return statistics.median(x.rps for x in self.listings)
-
-    @property
-    def listing_p99(self) -> float:
-        return statistics.median(x.p99_ms for x in self.listings)
-
-    @property
-    def rescan_share(self) -> float:
-        """CPU share change detection takes: workers x (one check / interval, plus one full
-        look / FULL_LOOK_EVERY when inotify watches) / cores."""
-        per_second = statistics.median(self.inproc["rescan_s"]) / self.inproc["interval_s"]
-        if self.inproc.get("full_look_every_s"):
-            per_second += statistics.median(self.inproc["full_look_s"]) / self.inproc["full_look_every_s"]
-        return gunicorn_conf()["workers"] * per_second / (os.cpu_count() or 1)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))]
-
-
-def in_process(posts_dir: Path, sample: int) -> dict[str, Any]:
-    """Run in a child Python (``run.py --in-process DIR``): the blog's own code, no HTTP.
-
-    - parse and render each of the first ``sample`` posts (sorted by name), nothing cached;
-    - build the app on the folder (BLOG_RELOAD_INTERVAL=0) and time its first full read, then
-      unchanged rescans: the work every worker does once per BLOG_RELOAD_INTERVAL.
-    """
-    from zoneinfo import ZoneInfo
-
-    from blogapp import create_app
-    from blogapp.config import DEFAULTS
-    from blogapp.markup import render_markdown
-    from blogapp.posts import parse_post
-    from blogapp.watch import FULL_LOOK_EVERY
-
-    # First use builds the renderer and imports the three Pygments lexers: not per post.
-    render_markdown("# t\n\n```python\nx = 1\n```\n\n```js\nx\n```\n\n```bash\nx\n```\n\n| a |\n|---|\n| b |\n")
-    utc = ZoneInfo("UTC")
-    parse, render = [], []
-    for path in sorted(posts_dir.glob("*.md"))[:sample]:
-        text = path.read_text(encoding="utf-8")
-        started = time.perf_counter()
-        post = parse_post(text, str(path), render_markdown, slug=path.stem, timezone=utc, default_author="x")
-        parse.append(time.perf_counter() - started)
-        body = post.body
-        started = time.perf_counter()
-        render_markdown(body)
-        render.append(time.perf_counter() - started)
-
-    store = create_app({"BLOG_POSTS_DIR": str(posts_dir), "BLOG_RELOAD_INTERVAL": 0}).extensions["blog_content"]
-    started = time.perf_counter()
-    posts = len(store.current_view().posts)
-    full_read = time.perf_counter() - started
-    rescans = []
-    for _ in range(15):
-        started = time.perf_counter()
-        store.current_view()
-        rescans.append(time.perf_counter() - started)
-    # With a watch, a worker still stats every file once per FULL_LOOK_EVERY (a safety look).
-    full_looks = []
-    for _ in range(5):
-        started = time.perf_counter()
-        store._rescan(store.snapshot())
-        full_looks.append(time.perf_counter() - started)
-    return {
-        "parse_s": parse,
-        "render_s": render,
-        "posts": posts,
-        "full_read_s": full_read,
-        "rescan_s": rescans,
-        "interval_s": float(DEFAULTS["BLOG_RELOAD_INTERVAL"]),
-        "full_look_s": full_looks,
-        "full_look_every_s": FULL_LOOK_EVERY if store._watch is not None else None,
-    }
-
-
-def run_in_process(posts_dir: Path, sample: int) -> dict[str, Any]:
-    cmd = [str(PYTHON), str(Path(__file__).resolve()), "--in-process", str(posts_dir), "--render-sample", str(sample)]
-    done = subprocess.run(cmd, cwd=ROOT, env=server_env({}), capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"in-process timing failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def scale_one(n: int, args: argparse.Namespace, tmp: Path, reference_n: int | None = None) -> ScaleResult:
-    """Measure one N; with ``reference_n``, also serve that many posts and compare listings in
-    interleaved rounds (the machine's speed drifts over minutes, so runs far apart in time
-    cannot tell a 10 % difference)."""
-    from bench.make_posts import write_posts
-
-    posts_dir = tmp / f"posts-{n}"
-    reference_dir = tmp / f"posts-{n}-reference"
-    try:
-        started = time.perf_counter()
-        paths = sorted(write_posts(n, posts_dir))
-        generation = time.perf_counter() - started
-        log(f"scale N={n}: generated in {generation:.1f}s (not a result); in-process timing")
-        inproc = run_in_process(posts_dir, args.render_sample)
-        if inproc["posts"] != n:
-            raise BenchError(f"N={n}: the blog sees {inproc['posts']} posts")
-
-        env = {"FLASK_BLOG_POSTS_DIR": str(posts_dir)}
-        live = Server(f"scale-{n}-rescan", "wsgi:app", tmp, env=env)
-        frozen = Server(f"scale-{n}-norescan", "wsgi:app", tmp, env={**env, "FLASK_BLOG_RELOAD_INTERVAL": "1000000"})
-        reference = None
-        if reference_n is not None:
-            write_posts(reference_n, reference_dir)
-            reference_env = {"FLASK_BLOG_POSTS_DIR": str(reference_dir)}
-            reference = Server(f"scale-{n}-reference", "wsgi:app", tmp, env=reference_env)
-        with live, frozen, reference or contextlib.nullcontext():
-            startup = live.start()
-            healthz = json.loads(live.ready_reply.body) if live.ready_reply else {}
-            if healthz.get("posts") != n or healthz.get("invalid"):
-                raise BenchError(f"N={n}: /healthz reports {healthz}")
-            log(f"scale N={n}: start-up {startup:.2f}s; first GET / on each worker")
-            first = {pid: t[0] for pid, t in on_each_worker(live, [("/", {}, 200)]).items()}
-            slugs = [p.stem for p in paths[:3]]
-            post_path = f"/posts/{slugs[0]}"
-            on_each_worker(
-                live,
-                [("/", {}, 200), ("/feed.xml", COMPRESSED, 200)] + [(f"/posts/{s}", {}, 200) for s in slugs],
-            )
-            listed = fetch(live.port, "/")
-            listings = [wrk(live, "/", args, duration=args.listing_duration, expect=listed)]
-            rss = {pid: rss_mb(pid) for pid in live.workers()}
-            pss = {pid: pss_mb(pid) for pid in rss}
-            master_rss = rss_mb(live.proc.pid) if live.proc else float("nan")
-            log(f"scale N={n}: listing {listings[0].rps:,.0f} req/s; RSS max {max(rss.values()):.0f} MB")
-
-            frozen.start()
-            on_each_worker(frozen, [(post_path, {}, 200)])
-            if reference is not None:
-                reference.start()
-                on_each_worker(reference, [("/", {}, 200)])
-                reference_listed = fetch(reference.port, "/")
-            result = ScaleResult(
-                n=n,
-                generation_s=generation,
-                inproc=inproc,
-                startup_s=startup,
-                first_listing_s=first,
-                listings=listings,
-                rss_mb=rss,
-                pss_mb=pss,
-                master_rss_mb=master_rss,
-                reference_n=reference_n,
-            )
-            for r in range(args.rounds):  # interleaved, alternating who goes first
-                if reference is not None:
-                    sides = ((live, listed, listings), (reference, reference_listed, result.reference_listings))
-                    for server, expect, runs in sides if r % 2 == 0 else sides[::-1]:
-                        runs.append(wrk(server, "/", args, duration=args.listing_duration, expect=expect))
-                elif r:
-                    listings.append(wrk(live, "/", args, duration=args.listing_duration, expect=listed))
-                pair = ((live, result.rescans), (frozen, result.no_rescans))
-                for server, runs in pair if r % 2 == 0 else pair[::-1]:
-                    runs.append(wrk(server, post_path, args, expect=fetch(server.port, post_path)))
-            log(
-                f"scale N={n}: post page {statistics.median(x.rps for x in result.rescans):,.0f} req/s rescanning "
-                f"every 1 s, {statistics.median(x.rps for x in result.no_rescans):,.0f} never: "
-                f"cost {result.change_cost:.1%}"
-            )
-            return result
-    finally:
-        shutil.rmtree(posts_dir, ignore_errors=True)
-        shutil.rmtree(reference_dir, ignore_errors=True)
-
-
-# -- report ----------------------------------------------------------------------------------
 
 
 def table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
@@ -375,7 +73,8 @@ def table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
-def _run(cmd: list[str]) -> str:
+def first_line(cmd: list[str]) -> str:
+    """The first line ``cmd`` prints (its output, else its errors), or "unknown"."""
     with contextlib.suppress(OSError, subprocess.SubprocessError, IndexError):
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False)
         return (done.stdout or done.stderr).strip().splitlines()[0]
@@ -405,10 +104,10 @@ def machine() -> dict[str, str]:
         "nproc": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)",
         "ram": mem,
         "kernel": f"{platform.system()} {platform.release()}",
-        "python": _run([str(PYTHON), "-c", "import platform; print(platform.python_version())"]),
-        "gunicorn": _run([str(GUNICORN), "--version"]),
-        "wrk": re.sub(r"\s+Copyright.*", "", _run([WRK, "-v"])),
-        "code": _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+        "python": first_line([str(PYTHON), "-c", "import platform; print(platform.python_version())"]),
+        "gunicorn": first_line([str(GUNICORN), "--version"]),
+        "wrk": re.sub(r"\s+Copyright.*", "", first_line([WRK, "-v"])),
+        "code": first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
         + f" (+{status.stdout.count(chr(10))} modified tracked files)",
         "load average": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
     }
@@ -420,7 +119,13 @@ def gunicorn_settings() -> str:
     return f"{conf['workers']} {conf['worker_class']} workers x {conf['threads']} threads, {preload} (gunicorn.conf.py)"
 
 
-def _ms_list(values: list[float]) -> str:
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))]
+
+
+def median_p95_ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.2f} / {percentile(values, 95) * 1000:.2f}"
 
 
@@ -487,7 +192,7 @@ def report(args: argparse.Namespace, info: dict[str, str], scenarios: list[Scena
                     f"{r.listing_rps:,.0f} ({r.listing_p99:.1f})"
                     + (f"; {r.listing_vs_reference:.2f}×" if r.listing_vs_reference is not None else ""),
                     f"{max(r.rss_mb.values()):.0f}",
-                    _ms_list(r.inproc["render_s"]),
+                    median_p95_ms(r.inproc["render_s"]),
                     f"{r.change_cost * 100:.1f} (≈{r.rescan_share * 100:.1f})",
                 ]
             )
@@ -571,7 +276,7 @@ def report(args: argparse.Namespace, info: dict[str, str], scenarios: list[Scena
     return "\n".join(out)
 
 
-# -- main ------------------------------------------------------------------------------------
+# -- main -------------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -644,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    head = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    head = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
     if not info["code"].startswith(head):
         info["code"] += f"; HEAD moved to {head} during the run: servers started late ran newer code"
     info["load average"] += " at start; " + " ".join(Path("/proc/loadavg").read_text().split()[:3]) + " at end"
