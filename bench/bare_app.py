@@ -3,7 +3,7 @@
     BENCH_BODY_FILE=/tmp/post.html .venv/bin/gunicorn -c gunicorn.conf.py bench.bare_app:app
 
 ``/bare`` returns the bytes of the file named by ``BENCH_BODY_FILE`` (read once, at import):
-``bench/run.py`` saves the blog's post page there, so both servers send the same body
+``bench/throughput.py`` saves the blog's post page there, so both servers send the same body
 through the same gunicorn settings and only the work behind it differs.
 """
 
@@ -25,7 +25,8 @@ def bare() -> Response:
     return Response(BODY, content_type="text/html; charset=utf-8")
 
 
-# bench/run.py learns that a worker has imported the app (and is about to accept) from this file.
+# Server.wait_booted (bench/server.py) learns from this file that a worker has imported the app
+# (and is about to accept).
 if os.environ.get("BENCH_READY_DIR"):
     with open(os.path.join(os.environ["BENCH_READY_DIR"], str(os.getpid())), "w"):
         pass
