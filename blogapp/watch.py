@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import time
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x002, 0x004, 0x008
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x040, 0x080, 0x100, 0x200
@@ -33,6 +34,7 @@ class Watch:
         self.folders = folders
         self.pid = -1
         self.fd = -1
+        self._failed_at = -float("inf")
 
     def __del__(self) -> None:
         # Apps made and dropped (tests, the CLI) must not pile up inotify instances, which
@@ -44,6 +46,11 @@ class Watch:
     @staticmethod
     def available() -> bool:
         return _libc() is not None
+
+    @property
+    def working(self) -> bool:
+        """False when this process's watch could not be set up (it then always says "changed")."""
+        return self.fd >= 0 and self.pid == os.getpid()
 
     def retarget(self, folders: tuple[str, ...]) -> None:
         """Watch ``folders`` instead; the next ``changed()`` opens the new watch (and says True)."""
@@ -57,6 +64,8 @@ class Watch:
         """True when an event arrived since the last call (or the watch is new or broken)."""
         if self.pid != os.getpid():
             return self._open()
+        if self.fd < 0:  # could not be set up: say "changed", and try again now and then
+            return self._open() if time.monotonic() - self._failed_at >= FULL_LOOK_EVERY else True
         try:
             data = os.read(self.fd, 65536)
         except BlockingIOError:
@@ -81,9 +90,11 @@ class Watch:
         self.fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC) if libc else -1
         if self.fd >= 0 and any(libc.inotify_add_watch(self.fd, os.fsencode(f), MASK) < 0 for f in self.folders):
             # A folder gone meanwhile, or the per-user watch limit: no watch, so every call
-            # says "changed" (and tries again), as polling would.
+            # says "changed", as polling would (and the watch is tried again later).
             os.close(self.fd)
             self.fd = -1
+        if self.fd < 0:
+            self._failed_at = time.monotonic()
         return True  # a new watch knows nothing of the past: look once
 
 

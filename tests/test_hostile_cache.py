@@ -19,12 +19,15 @@ from werkzeug.http import http_date
 from blogapp import cachekey
 from blogapp import create_app
 from blogapp import pagecache
+from blogapp import publicfiles
 from blogapp import search as fts
 from blogapp.assets import is_canonical
 from blogapp.pagecache import cacheable
 from blogapp.posts import Author
 from blogapp.posts import Post
+from blogapp.publicfiles import PublicFiles
 from blogapp.publicfiles import references
+from blogapp.watch import Watch
 
 from .conftest import DATA
 from .conftest import count_renders
@@ -528,3 +531,50 @@ def test_references_take_linear_time_on_hostile_text():
         references(_post(), text)
     assert time.monotonic() - started < 5
     assert len(references(_post(), "\n".join(f"![x](/i/{n}.png)" for n in range(1000)))) == 100
+
+
+def _public_files(root: Path, monkeypatch, watch: bool = True) -> tuple[PublicFiles, list[int]]:
+    """PublicFiles over ``root`` using two files in two folders; counts its looks."""
+    files = PublicFiles(str(root), watch=watch)
+    looks: list[int] = []
+    real = files._digest
+    monkeypatch.setattr(files, "_digest", lambda: looks.append(1) or real())
+    files.use(["a/one.png", "b/two.png"])
+    return files, looks
+
+
+@pytest.mark.skipif(not Watch.available(), reason="inotify is Linux-only")
+def test_public_files_are_looked_at_only_when_their_folders_report_a_change(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    files, looks = _public_files(tmp_path, monkeypatch)
+    first = files.current(time.monotonic())
+    for _ in range(3):
+        assert files.current(time.monotonic()) == first
+    idle = len(looks)
+    for _ in range(3):
+        files.current(time.monotonic())
+    assert len(looks) == idle  # nothing changed: no stat of any file
+    (tmp_path / "a" / "one.png").write_bytes(b"x")
+    assert files.current(time.monotonic()) != first
+    (tmp_path / "b").mkdir()  # a folder that was missing: its parent was watched
+    files.current(time.monotonic())
+    (tmp_path / "b" / "two.png").write_bytes(b"y")
+    second = files.fingerprint
+    deadline = time.monotonic() + 5
+    while files.current(time.monotonic()) == second and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert files.fingerprint != second
+
+
+@pytest.mark.parametrize("how", ["BLOG_WATCH=poll", "too many folders"])
+def test_public_files_are_polled_without_a_watch(tmp_path, monkeypatch, how):
+    monkeypatch.setattr(publicfiles, "MAX_WATCHED_FOLDERS", 0 if how == "too many folders" else 16384)
+    files, looks = _public_files(tmp_path, monkeypatch, watch=how != "BLOG_WATCH=poll")
+    first = files.current(time.monotonic())
+    files.current(time.monotonic())
+    count = len(looks)
+    files.current(time.monotonic())
+    assert len(looks) == count + 1  # every interval
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.png").write_bytes(b"x")
+    assert files.current(time.monotonic()) != first
