@@ -18,6 +18,14 @@ from pathlib import Path
 _FINGERPRINTED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{10})(?P<ext>\.[A-Za-z0-9]+)$")
 
 
+def is_canonical(name: str) -> bool:
+    """True for a plain relative path: ``css/site.css``, not ``css/./site.css``, ``css//x``,
+    ``a/../x``, ``/x``, ``.env`` or ``a\\b``."""
+    if not name or "\\" in name or "\0" in name:
+        return False
+    return all(part and not part.startswith(".") for part in name.split("/"))
+
+
 class StaticAssets:
     """Content hashes of files under one folder, re-read when a file's mtime or size changes."""
 
@@ -55,7 +63,12 @@ class StaticAssets:
         return f"{stem}.{digest}{ext}"
 
     def resolve(self, name: str) -> Path | None:
-        """The file a fingerprinted name stands for, if the fingerprint is current."""
+        """The file a fingerprinted name stands for, if the fingerprint is current and the
+        name is spelled the one way ``fingerprinted()`` spells it: no ``.``, ``..`` or empty
+        segments, no hidden files, no backslashes (each spelling would otherwise be another
+        URL for the same file)."""
+        if not is_canonical(name):
+            return None
         match = _FINGERPRINTED.match(name)
         if match is None:
             return None

@@ -50,9 +50,12 @@ DEFAULTS: dict[str, Any] = {
     "BLOG_HTTP_MAX_AGE": 60,
     # Cache-Control stale-while-revalidate (seconds): a CDN may serve a stale copy this long.
     "BLOG_HTTP_STALE": 600,
-    # Bytes of rendered pages each worker keeps unpickled in memory, in front of CACHE_TYPE.
+    # Bytes of rendered pages each worker keeps in memory (least recently used go first);
+    # the embedded cache, in front of a shared CACHE_TYPE. 0: no pages kept in memory.
     "BLOG_LOCAL_CACHE_BYTES": 32 * 1024 * 1024,
-    # Embedded per-process cache by default; RedisCache + CACHE_REDIS_URL for many hosts.
+    # SimpleCache (or NullCache): pages live only in each worker's memory, within
+    # BLOG_LOCAL_CACHE_BYTES (SimpleCache's own count-limited store is not used);
+    # RedisCache + CACHE_REDIS_URL shares them between workers and hosts.
     "CACHE_TYPE": "SimpleCache",
     # Rendered pages are keyed by content version, so a long timeout is safe.
     "CACHE_DEFAULT_TIMEOUT": 3600,

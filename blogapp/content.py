@@ -1,15 +1,17 @@
 """The only module that reads BLOG_POSTS_DIR: scanning, the parsed-post memo and the index.
 
-Each worker keeps ``{path: (stat key, content digest, Post | PostError)}`` and checks the
-folder at most every BLOG_RELOAD_INTERVAL seconds (with inotify, a stat pass only when the
-kernel reported a change, or every FULL_LOOK_EVERY seconds), so an edit shows within about a
-second everywhere and an unchanged file is never parsed again. ``content_version()`` fingerprints what is visible, and
-the response cache keys on it.
+Each worker keeps ``{path: (stat key, content digest, Post | PostError, public files used)}``
+and checks the folder at most every BLOG_RELOAD_INTERVAL seconds (with inotify, a stat pass
+only when the kernel reported a change, or every FULL_LOOK_EVERY seconds), so an edit shows
+within about a second everywhere and an unchanged file is never parsed again.
+``content_version()`` fingerprints what is visible (the posts, and the state of the public
+files they use: publicfiles.py), and the response cache keys on it.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -38,12 +40,16 @@ from .posts import TooLargeError
 from .posts import extract_body
 from .posts import normalize_slug
 from .posts import parse_post
+from .publicfiles import PublicFiles
+from .publicfiles import references
 from .watch import FULL_LOOK_EVERY
 from .watch import Watch
 
 logger = logging.getLogger("blogapp.content")
 
 StatKey = tuple[int, int, int]
+#: What loading one file gives: content digest, Post or PostError, public files it uses.
+Loaded = tuple[str, "Post | PostError", tuple[str, ...]]
 #: Below this many files to parse, forking helpers costs more than it saves.
 PARALLEL_MIN = 2000
 
@@ -61,6 +67,7 @@ class Snapshot:
     posts: list[Post]  # valid posts, newest first, hidden ones included
     errors: list[PostError]
     show_hidden: bool
+    public: str = ""  # PublicFiles.fingerprint: the public files the posts use
     _publish_times: list[float] = field(default_factory=list)  # of the non-draft posts, ascending
     _views: dict[int, View] = field(default_factory=dict)
 
@@ -108,7 +115,7 @@ class View:
             posts = [p for p in snap.posts if not p.draft and p.timestamp <= now]
         times = snap._publish_times
         return cls(
-            version=f"{snap.fingerprint}.{passed}",
+            version=f"{snap.fingerprint}.{snap.public}.{passed}",
             posts=posts,
             by_slug={p.slug: p for p in posts},
             next_publication=times[passed] if passed < len(times) else None,
@@ -127,7 +134,8 @@ class ContentStore:
         self.timezone = ZoneInfo(cfg["BLOG_TIMEZONE"])
         self.default_author: str = cfg["BLOG_AUTHOR"]
         self.render: Callable = functools.partial(render_markdown, trust_html=cfg["BLOG_TRUST_HTML"])
-        self._memo: dict[str, tuple[StatKey, str, Post | PostError]] = {}
+        # {path: (stat key, content digest, Post or PostError, public files it uses)}
+        self._memo: dict[str, tuple[StatKey, str, Post | PostError, tuple[str, ...]]] = {}
         self._stats: dict[str, StatKey] = {}
         self.gone_file: Path = cfg["BLOG_GONE_FILE"]
         self._gone: tuple[tuple[int, int] | None, frozenset[str]] = (None, frozenset())
@@ -135,6 +143,7 @@ class ContentStore:
         self._checked = -float("inf")
         self._looked = -float("inf")
         self._watch = Watch(str(self.posts_dir)) if cfg["BLOG_WATCH"] == "auto" and Watch.available() else None
+        self._public = PublicFiles(str(cfg["BLOG_PUBLIC_DIR"]), watch=cfg["BLOG_WATCH"] == "auto")
         self._snapshot: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
@@ -152,6 +161,10 @@ class ContentStore:
                     if self._needs_look(started):
                         self._snapshot = self._rescan(self._snapshot)
                         self._looked = started
+                    public = self._public.current(started)
+                    if public != self._snapshot.public:
+                        # A cover or image the posts use was added, removed or replaced.
+                        self._snapshot = dataclasses.replace(self._snapshot, public=public, _views={})
                     # After the first read (seconds at 10,000 posts, in gunicorn's master) the
                     # next check is an interval after it ends: workers forked right after it
                     # then answer at once instead of each starting with a full look. What
@@ -194,13 +207,14 @@ class ContentStore:
             if isinstance(loaded[1], PostError):
                 logger.warning("invalid post %s", loaded[1])
         self._memo, self._stats = memo, stats
+        self._public.use(ref for *_, refs in memo.values() for ref in refs)
         # The version hashes names and contents, not times: hosts with their own copies of
         # the same posts agree on it, and so share a Redis cache.
-        listing = sorted((os.path.basename(path), digest) for path, (_, digest, _) in memo.items())
+        listing = sorted((os.path.basename(path), digest) for path, (_, digest, *_) in memo.items())
         fingerprint = hashlib.blake2b(repr(listing).encode(), digest_size=8).hexdigest()
-        return self._index(fingerprint, [item for _, _, item in memo.values()])
+        return self._index(fingerprint, [item for _, _, item, _ in memo.values()])
 
-    def _load_many(self, items: list[tuple[str, StatKey]]) -> list[tuple[str, Post | PostError]]:
+    def _load_many(self, items: list[tuple[str, StatKey]]) -> list[Loaded]:
         """Load files, on every core when there are many and it is safe to fork.
 
         Loading 10,000 posts takes ~1 s on one core. At start-up (gunicorn's master preloads
@@ -222,7 +236,7 @@ class ContentStore:
                 parts = [_load_chunk(chunks[0])] + [helper.result() for helper in helpers]
         finally:
             _forking_store = None
-        results: list[tuple[str, Post | PostError]] = [None] * len(items)  # type: ignore[list-item]
+        results: list[Loaded] = [None] * len(items)  # type: ignore[list-item]
         for i, part in enumerate(parts):
             results[i::cores] = part
         return results
@@ -250,8 +264,8 @@ class ContentStore:
             found[entry.path] = (st.st_mtime_ns, st.st_size, st.st_ino)
         return found
 
-    def _load(self, path: str, size: int) -> tuple[str, Post | PostError]:
-        """(content digest, Post or the reason it is invalid) for one file."""
+    def _load(self, path: str, size: int) -> Loaded:
+        """(content digest, Post or the reason it is invalid, public files it uses) for one file."""
         digest = f"size:{size}"
         try:
             if size > self.max_bytes:
@@ -276,11 +290,11 @@ class ContentStore:
                 load_body=body,
             )
             body.title = post.title  # known once parsed: the body drops a heading repeating it
-            return digest, post
+            return digest, post, references(post, text)
         except PostError as err:
-            return digest, err
+            return digest, err, ()
         except OSError as exc:
-            return digest, PostError(path, f"cannot read: {exc.strerror or exc}")
+            return digest, PostError(path, f"cannot read: {exc.strerror or exc}"), ()
 
     def _index(self, fingerprint: str, loaded: list[Post | PostError]) -> Snapshot:
         errors = [item for item in loaded if isinstance(item, PostError)]
@@ -309,7 +323,7 @@ class ContentStore:
 _forking_store: ContentStore | None = None
 
 
-def _load_chunk(items: list[tuple[str, StatKey]]) -> list[tuple[str, Post | PostError]]:
+def _load_chunk(items: list[tuple[str, StatKey]]) -> list[Loaded]:
     """Load some files with the store set before forking (in a forked helper, or the parent)."""
     assert _forking_store is not None
     return [_forking_store._load(path, key[1]) for path, key in items]

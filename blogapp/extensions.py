@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_caching import Cache
 
-#: The page cache's backend (flask-caching: CACHE_TYPE, CACHE_REDIS_URL, ...). PageCache
-#: (pagecache.py) stores whole responses in it; CACHE_TYPE is always set in config.DEFAULTS.
+#: The page cache's shared backend (flask-caching: CACHE_TYPE, CACHE_REDIS_URL, ...). PageCache
+#: (pagecache.py) stores whole responses in it when it is shared (Redis); an in-process one
+#: (SimpleCache, NullCache) is left unused. CACHE_TYPE is always set in config.DEFAULTS.
 cache = Cache()

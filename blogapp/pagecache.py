@@ -1,20 +1,27 @@
 """Whole-response cache in front of Flask.
 
 A cache hit is answered here, before routing and the request context: the stored entry
-already holds the body compressed with gzip and brotli (done once, when it was stored), a
-strong ETag and Last-Modified, so a hit costs a key lookup and a header list. Views opt in
-with ``@cacheable``; everything else (errors, /healthz, redirects) passes through untouched.
+already holds the body compressed with gzip and brotli (done once, when it was stored) and a
+strong ETag per encoding, so a hit costs a key lookup and a header list. Views opt in with
+``@cacheable``; everything else (errors, /healthz, redirects) passes through untouched.
 
-The backend is flask-caching's (``CACHE_TYPE``: per-process SimpleCache, or Redis shared by
-many hosts). Keys carry the content version, so an edit changes every key on every worker
-and host without an invalidation step. When the backend fails, requests are rendered
+Each worker keeps its most recently used entries in memory, within BLOG_LOCAL_CACHE_BYTES
+(LocalEntries). Behind that, a *shared* flask-caching backend (``CACHE_TYPE``: Redis for many
+hosts) is read and written; an in-process one (SimpleCache, the default) is not used, since
+it would only hold a second copy of the same pages in the same process, limited by entry
+count rather than bytes. Keys carry the build (settings and code, see cachekey.py) and the
+content version (posts and the public files they use), so an edit changes every key on every
+worker and host without an invalidation step. When the backend fails, requests are rendered
 uncached and the backend is retried after a short pause.
+
+No Last-Modified is sent: a listing, a feed or even a post page (which shows its neighbours
+and related posts) changes in ways no date in the posts tracks, so an honest date cannot be
+given; If-Modified-Since is therefore ignored (RFC 9110 13.1.3) and the ETag validates.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import gzip
 import hashlib
@@ -29,14 +36,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import brotli
+from cachelib import SimpleCache
 from flask import Flask
 from flask import make_response
+from flask_caching.backends import NullCache
 from werkzeug.datastructures import Headers
-from werkzeug.http import http_date
-from werkzeug.http import parse_date
+from werkzeug.http import parse_etags
 from werkzeug.http import quote_etag
 from werkzeug.wsgi import get_host
 
+from .cachekey import QueryRules
+from .cachekey import build_version
+from .cachekey import canonical_query
+from .config import ROOT
 from .security import SECURITY_NAMES
 
 logger = logging.getLogger("blogapp.pagecache")
@@ -48,23 +60,42 @@ _COMPRESSIBLE = ("text/", "application/xml", "application/rss+xml", "application
 _COMPRESSIBLE += ("application/json", "application/feed+json", "image/svg+xml", "application/javascript")
 _MIN_COMPRESS = 512
 _RETRY_AFTER_FAILURE = 1.0
+#: MARK's value for answers kept in this worker only, never in the shared backend.
+LOCAL_ONLY = "local"
 #: Bumped whenever Entry changes shape (keys of shared Redis caches outlive a deploy).
-ENTRY_FORMAT = 2
+ENTRY_FORMAT = 3
 #: Fingerprinted static files never change under their URL.
 IMMUTABLE = "public, max-age=31536000, immutable"
+#: Most fingerprinted static files kept compressed in memory (a handful exist).
+STATIC_KEPT = 64
 
 
-def cacheable(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view's 200 answers as cacheable whole by PageCache."""
+def cacheable(view: Callable[..., Any] | None = None, *, query: Iterable[str] = (), shared: bool = True) -> Any:
+    """Mark a view's 200 answers as cacheable whole by PageCache: ``@cacheable`` or
+    ``@cacheable(query=("q", "page"), shared=False)``.
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        response = make_response(view(*args, **kwargs))
-        if response.status_code == 200:
-            response.headers[MARK] = "1"
-        return response
+    ``query``: the only query parameters the view may read. The page cache keys on them and
+    hands the view nothing else (an unlisted parameter never reaches ``request.args``), so
+    ``?utm_source=x`` or ``?z=123`` is answered with the canonical page, from the same entry.
+    ``shared=False``: answers stay in the worker's memory and never go to the shared backend
+    (for views whose URLs are unbounded, like search, whose every query is a new page).
+    """
 
-    return wrapper
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        mark = "1" if shared else LOCAL_ONLY
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            response = make_response(view(*args, **kwargs))
+            if response.status_code == 200:
+                response.headers[MARK] = mark
+            return response
+
+        wrapper.cache_query = frozenset(query)  # type: ignore[attr-defined]
+        wrapper.cache_shared = shared  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate if view is None else decorate(view)
 
 
 @dataclass
@@ -76,7 +107,6 @@ class Entry:
     gzip: bytes | None
     br: bytes | None
     etag: str
-    last_modified: dt.datetime | None
 
     @property
     def size(self) -> int:
@@ -101,24 +131,25 @@ class Entry:
 
 @dataclass(frozen=True)
 class Answer:
-    """One encoding of an entry, ready to send: 200 and 304 header lists, and the body."""
+    """One encoding of an entry, ready to send: 200 and 304 header lists, the body, and the
+    opaque tag of this representation (``If-None-Match`` must name exactly this one)."""
 
     body: bytes
     headers: list[tuple[str, str]]
     not_modified: list[tuple[str, str]]
+    etag: str
 
     @classmethod
     def build(cls, entry: Entry, encoding: str, body: bytes, extra: list[tuple[str, str]]) -> Answer:
         headers = [*entry.headers, *extra]
-        headers.append(("ETag", quote_etag(entry.etag if encoding == "identity" else f"{entry.etag}-{encoding}")))
-        if entry.last_modified is not None:
-            headers.append(("Last-Modified", http_date(entry.last_modified)))
+        etag = entry.etag if encoding == "identity" else f"{entry.etag}-{encoding}"
+        headers.append(("ETag", quote_etag(etag)))
         if entry.gzip is not None:
             headers.append(("Vary", "Accept-Encoding"))
         if encoding != "identity":
             headers.append(("Content-Encoding", encoding))
         not_modified = [h for h in headers if h[0] != "Content-Type"]
-        return cls(body, [*headers, ("Content-Length", str(len(body)))], not_modified)
+        return cls(body, [*headers, ("Content-Length", str(len(body)))], not_modified, etag)
 
 
 def build_entry(headers: Headers, body: bytes, *, quality: int = 5) -> Entry:
@@ -127,19 +158,18 @@ def build_entry(headers: Headers, body: bytes, *, quality: int = 5) -> Entry:
     Brotli quality 5 compresses a 30 KB page in ~1 ms to within ~10 % of quality 11, which
     takes ~40 ms (and seconds for a 10,000-post sitemap); static files, compressed once per
     process, get ``quality=11``. Security headers are not stored: each process adds its own.
+    A Last-Modified from the view is dropped (see the module's docstring).
     """
     content_type = headers.get("Content-Type", "")
     squeeze = len(body) >= _MIN_COMPRESS and content_type.startswith(_COMPRESSIBLE)
     dropped = {"content-length", "etag", "last-modified", "cache-control", "vary", MARK.lower(), *SECURITY_NAMES}
     kept = [(k, v) for k, v in headers.items() if k.lower() not in dropped]
-    last_modified = parse_date(headers.get("Last-Modified"))
     return Entry(
         headers=kept,
         identity=body,
         gzip=gzip.compress(body, compresslevel=6, mtime=0) if squeeze else None,
         br=brotli.compress(body, quality=quality) if squeeze else None,
         etag=hashlib.blake2b(body, digest_size=12).hexdigest(),
-        last_modified=last_modified,
     )
 
 
@@ -209,7 +239,7 @@ class LocalEntries:
 
 
 class PageCache:
-    """WSGI middleware serving cacheable pages from flask-caching's backend."""
+    """WSGI middleware serving cacheable pages from memory and flask-caching's backend."""
 
     def __init__(
         self,
@@ -226,6 +256,11 @@ class PageCache:
         self.stale: int = app.config["BLOG_HTTP_STALE"]
         self.timeout: int = app.config["CACHE_DEFAULT_TIMEOUT"]
         self.security_headers = list(security_headers)
+        self.build = build_version(app.config, ROOT)
+        self.queries = QueryRules(app)
+        # An in-process backend would hold a second, count-limited copy of what LocalEntries
+        # already keeps within its byte budget: only a shared backend (Redis) is used.
+        self.use_backend = not isinstance(self.backend, SimpleCache | NullCache)
         self._down_until = 0.0
         self.assets = app.extensions["blog_assets"]
         self._static: dict[str, Entry] = {}
@@ -240,62 +275,71 @@ class PageCache:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
+        host = self._host(environ)
+        if host is None:
+            return self.wsgi_app(environ, start_response)  # untrusted or malformed Host: Flask's 400
         path = environ.get("PATH_INFO", "")
         if path.startswith("/static/"):
             entry = self._static_entry(path[len("/static/") :])
             if entry is not None:
                 return self._serve(entry, environ, start_response, IMMUTABLE, None)
+        shared = self.use_backend
+        query = environ.get("QUERY_STRING", "")
+        if query:
+            route = self.queries.route(path)
+            if route is None:
+                return self.wsgi_app(environ, start_response)  # no cacheable view there: untouched
+            query = canonical_query(query, route[0])
+            shared = shared and route[1]
         view = self.store.current_view()
-        key = self._key(environ, view.version)
-        if key is None:
-            return self.wsgi_app(environ, start_response)
+        # ENTRY_FORMAT: entries pickled by an older release are never read back as Entry.
+        key = f"page{ENTRY_FORMAT}:{self.build}:{'' if self.site_url else host}"
+        key += f"|{environ.get('SCRIPT_NAME', '')}|{path}|{query}|{view.version}"
         hit = "LOCAL"
         entry = self._local.get(key)
         if entry is None:
             hit = "HIT"
-            entry = self._get(key)
+            entry = self._get(key) if shared else None
             if entry is None:
-                status, headers, body = self._render(environ)
+                status, headers, body = self._render(environ, query)
                 if not status.startswith("200") or MARK not in headers:
                     # Not cacheable (an error, a redirect, /healthz): send what Flask answered.
                     start_response(status, list(headers.items()))
                     return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
                 hit = "MISS"
                 entry = build_entry(headers, body)
-                self._set(key, entry)
+                if shared and headers[MARK] != LOCAL_ONLY:
+                    self._set(key, entry)
             self._local.put(key, entry)
         upcoming = view.next_publication
         cache_control = self._default_cache_control if upcoming is None else self._cache_control(upcoming)
         return self._serve(entry, environ, start_response, cache_control, hit)
 
-    # -- keys and backend -------------------------------------------------------------
-
-    def _key(self, environ: dict[str, Any], version: str) -> str | None:
-        host = "" if self.site_url else self._host(environ)
-        if host is None:
-            return None  # untrusted or malformed Host: let Flask answer it
-        path = environ.get("PATH_INFO", "")
-        query = environ.get("QUERY_STRING", "")
-        # ENTRY_FORMAT: entries pickled by an older release are never read back as Entry.
-        return f"page{ENTRY_FORMAT}:{host}|{environ.get('SCRIPT_NAME', '')}|{path}|{query}|{version}"
+    # -- hosts and backend ------------------------------------------------------------
 
     def _host(self, environ: dict[str, Any]) -> str | None:
-        """``scheme://host`` of the request (None if untrusted or malformed), remembered
-        for the few combinations of Host header and server a site sees."""
+        """``scheme://host`` of the request, or None where Flask would answer 400 (a Host
+        outside TRUSTED_HOSTS, or not a valid name); remembered for the few combinations of
+        Host header and server a site sees. Checked on hits and misses alike, with or
+        without BLOG_SITE_URL, so a cached page never answers a Host that Flask refuses."""
         seen = (
             environ["wsgi.url_scheme"],
             environ.get("HTTP_HOST", ""),
             environ["SERVER_NAME"],
             environ["SERVER_PORT"],
         )
-        if seen not in self._hosts:
+        host = self._hosts.get(seen, "")
+        if host == "":
+            try:
+                # The checks Flask makes before routing: TRUSTED_HOSTS, then a valid name.
+                self.app.create_url_adapter(self.app.request_class(environ))
+                host = seen[0] + "://" + get_host(environ, self.trusted_hosts)
+            except Exception:
+                host = None
             if len(self._hosts) >= 64:
                 self._hosts.clear()  # a flood of made-up Host headers cannot grow this
-            try:
-                self._hosts[seen] = seen[0] + "://" + get_host(environ, self.trusted_hosts)
-            except Exception:
-                self._hosts[seen] = None
-        return self._hosts[seen]
+            self._hosts[seen] = host
+        return host
 
     def _get(self, key: str) -> Entry | None:
         if time.monotonic() < self._down_until:
@@ -331,15 +375,18 @@ class PageCache:
 
     # -- miss: render through Flask ----------------------------------------------------
 
-    def _render(self, environ: dict[str, Any]) -> tuple[str, Headers, bytes]:
-        """Run Flask for this request (HEAD as GET, unconditionally) and collect its answer."""
+    def _render(self, environ: dict[str, Any], query: str) -> tuple[str, Headers, bytes]:
+        """Run Flask for this request (HEAD as GET, unconditionally, with only the query
+        parameters its view declares) and collect its answer."""
         status_headers: list[Any] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
             status_headers[:] = [status, headers]
             return lambda data: None
 
-        inner = dict(environ, REQUEST_METHOD="GET")  # render HEAD as GET so the body is stored
+        # HEAD as GET so the body is stored; the canonical query, so the page is the one
+        # every variant of this URL is answered with.
+        inner = dict(environ, REQUEST_METHOD="GET", QUERY_STRING=query)
         for name in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE"):
             inner.pop(name, None)
         result = self.wsgi_app(inner, capture)
@@ -354,7 +401,9 @@ class PageCache:
     # -- hit or fresh entry: answer ----------------------------------------------------
 
     def _static_entry(self, name: str) -> Entry | None:
-        """A fingerprinted static file, read and compressed once per process."""
+        """A fingerprinted static file, read and compressed once per process. Only the
+        canonical name is served (StaticAssets.resolve): ``css/./site.<hash>.css`` and other
+        spellings are left to Flask, which answers 404, and never add an entry here."""
         entry = self._static.get(name)
         if entry is None:
             path = self.assets.resolve(name)
@@ -364,6 +413,8 @@ class PageCache:
             if mimetype.startswith("text/") or mimetype == "application/javascript":
                 mimetype += "; charset=utf-8"
             entry = build_entry(Headers({"Content-Type": mimetype}), path.read_bytes(), quality=11)
+            if len(self._static) >= STATIC_KEPT:
+                self._static.clear()  # old fingerprints of files edited in place
             self._static[name] = entry
         return entry
 
@@ -379,23 +430,15 @@ class PageCache:
         encoding = choose_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""), entry.gzip is not None)
         answer = answers[encoding]
         tail = [("Cache-Control", cache_control), ("X-Cache", hit)] if hit else [("Cache-Control", cache_control)]
-        if ("HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ) and self._not_modified(
-            environ, entry
-        ):
+        # Only If-None-Match: no Last-Modified is sent, so If-Modified-Since has nothing to
+        # compare with (RFC 9110 13.1.3). The tag must be this representation's own (weak
+        # comparison: a W/ prefix is ignored, the opaque tag must be equal).
+        match = environ.get("HTTP_IF_NONE_MATCH")
+        if match is not None and parse_etags(match).contains_weak(answer.etag):
             start_response("304 Not Modified", answer.not_modified + tail)
             return []
         start_response("200 OK", answer.headers + tail)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [answer.body]
-
-    def _not_modified(self, environ: dict[str, Any], entry: Entry) -> bool:
-        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if if_none_match is not None:
-            tags = [t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(",")]
-            return "*" in tags or any(t.split("-", 1)[0] == entry.etag for t in tags)
-        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
-        if since is not None and entry.last_modified is not None:
-            return entry.last_modified.replace(microsecond=0) <= since
-        return False
 
     def _cache_control(self, upcoming: float | None) -> str:
         """``upcoming``: when the next scheduled post appears (POSIX seconds), if any."""

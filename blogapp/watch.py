@@ -1,4 +1,5 @@
-"""Linux inotify on the posts folder: "did anything change since I last asked?" in one syscall.
+"""Linux inotify on the posts folder (and the folders of the public files posts use): "did
+anything change since I last asked?" in one syscall.
 
 A full look at 10,000 posts costs ~40 ms of stat calls; with a watch, a worker only looks when
 the kernel has reported an event in the folder (create, delete, write, rename, attribute
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import time
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x002, 0x004, 0x008
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x040, 0x080, 0x100, 0x200
@@ -23,12 +25,16 @@ FULL_LOOK_EVERY = 30.0
 
 
 class Watch:
-    """One inotify descriptor for one folder, owned by one process (made again after fork)."""
+    """One inotify descriptor for some folders, owned by one process (made again after fork).
 
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
+    Not recursive: an event in a subfolder of a watched folder is not reported.
+    """
+
+    def __init__(self, *folders: str) -> None:
+        self.folders = folders
         self.pid = -1
         self.fd = -1
+        self._failed_at = -float("inf")
 
     def __del__(self) -> None:
         # Apps made and dropped (tests, the CLI) must not pile up inotify instances, which
@@ -41,10 +47,25 @@ class Watch:
     def available() -> bool:
         return _libc() is not None
 
+    @property
+    def working(self) -> bool:
+        """False when this process's watch could not be set up (it then always says "changed")."""
+        return self.fd >= 0 and self.pid == os.getpid()
+
+    def retarget(self, folders: tuple[str, ...]) -> None:
+        """Watch ``folders`` instead; the next ``changed()`` opens the new watch (and says True)."""
+        if folders != self.folders:
+            if self.fd >= 0 and self.pid == os.getpid():
+                with contextlib.suppress(OSError):
+                    os.close(self.fd)
+            self.folders, self.pid, self.fd = folders, -1, -1
+
     def changed(self) -> bool:
         """True when an event arrived since the last call (or the watch is new or broken)."""
         if self.pid != os.getpid():
             return self._open()
+        if self.fd < 0:  # could not be set up: say "changed", and try again now and then
+            return self._open() if time.monotonic() - self._failed_at >= FULL_LOOK_EVERY else True
         try:
             data = os.read(self.fd, 65536)
         except BlockingIOError:
@@ -67,9 +88,13 @@ class Watch:
         # master and every sibling, which would steal each other's events: open our own.
         self.pid = os.getpid()
         self.fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC) if libc else -1
-        if self.fd >= 0 and libc.inotify_add_watch(self.fd, os.fsencode(self.folder), MASK) < 0:
+        if self.fd >= 0 and any(libc.inotify_add_watch(self.fd, os.fsencode(f), MASK) < 0 for f in self.folders):
+            # A folder gone meanwhile, or the per-user watch limit: no watch, so every call
+            # says "changed", as polling would (and the watch is tried again later).
             os.close(self.fd)
             self.fd = -1
+        if self.fd < 0:
+            self._failed_at = time.monotonic()
         return True  # a new watch knows nothing of the past: look once
 
 

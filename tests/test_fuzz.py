@@ -30,6 +30,7 @@ import string
 from html.parser import HTMLParser
 from urllib.parse import quote
 from urllib.parse import unquote_to_bytes
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck
@@ -861,6 +862,54 @@ query_text = st.lists(
 )
 def test_no_query_string_makes_a_5xx(http_app, path, query):
     assert call(http_app, path, query.encode("utf-8").decode("latin-1")) < 500
+
+
+def call_page(app, path: str, query: str = "") -> tuple[int, str | None, bytes]:
+    """Status, X-Cache and body of one GET, with a raw environ as gunicorn builds it."""
+    environ = EnvironBuilder(path=path).get_environ()
+    environ["QUERY_STRING"] = query
+    app_iter, status, headers = run_wsgi_app(app, environ, buffered=True)
+    return int(status.split(" ", 1)[0]), headers.get("X-Cache"), b"".join(app_iter)
+
+
+@FUZZ
+@given(
+    path=st.sampled_from(["/", "/feed.xml", "/tags/python", "/posts/hello-world", "/sitemap.xml", "/archive"]),
+    query=query_text,
+)
+@example(path="/feed.xml", query="utm_source=x&fbclid=y")
+@example(path="/", query="q=1&page=2")
+def test_a_query_string_is_never_a_new_page(http_app, path, query):
+    """Cache busting (issue 10): a page that reads no parameter answers any query string from
+    its canonical entry, with the canonical bytes, and renders nothing."""
+    status, _, canonical = call_page(http_app, path)
+    assert status == 200
+    status, cache, body = call_page(http_app, path, query.encode("utf-8").decode("latin-1"))
+    assert (status, cache, body) == (200, "LOCAL", canonical)
+
+
+search_pairs = st.lists(
+    st.tuples(st.sampled_from(["q", "page", "utm_source", "fbclid", "z", "Q", "q[]", ""]), query_text), max_size=6
+)
+
+
+@FUZZ
+@given(words=query_text, page=st.sampled_from(["", "1", "2", "x"]), extra=search_pairs, seed=st.randoms())
+def test_search_answers_any_spelling_from_one_entry(http_app, words, page, extra, seed):
+    """``q`` and ``page`` in any order, repeated (the first counts) or among other parameters:
+    one search, one entry."""
+    kept = [("q", words)] + ([("page", page)] if page else [])
+    canonical = urlencode(kept)
+    status, _, first = call_page(http_app, "/search", canonical)
+    junk = [(name, value) for name, value in extra if name not in ("q", "page")]
+    later = [(name, value) for name, value in extra if name in ("q", "page")]  # after the first: ignored
+    spelled = junk + kept
+    seed.shuffle(spelled)  # anywhere among the junk, q before or after page
+    spelled += later
+    again = call_page(http_app, "/search", urlencode(spelled))
+    assert again[0] == status and again[2] == first
+    if status == 200:
+        assert again[1] == "LOCAL"
 
 
 @settings(FUZZ, max_examples=int(100 * SCALE))

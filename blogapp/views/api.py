@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response
 from .. import content
 from ..pagecache import cacheable
 from ..posts import Post
-from ..posts import newest_change
 from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import iso_date
@@ -46,9 +45,7 @@ def post_summary(post: Post) -> dict[str, Any]:
 def latest_posts() -> Response:
     """The three newest visible posts."""
     posts = content.get_posts()[:LATEST_COUNT]
-    response = jsonify([post_summary(p) for p in posts])
-    response.last_modified = newest_change(posts)
-    return response
+    return jsonify([post_summary(p) for p in posts])
 
 
 @bp.route("/healthz")

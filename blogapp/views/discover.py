@@ -82,13 +82,14 @@ def archive() -> Response:
 
 
 @bp.route("/search")
-@cacheable
+@cacheable(query=("q", "page"), shared=False)
 def search() -> Response:
     """Full-text search, as a plain GET form: ``/search?q=words&page=2``.
 
-    Cached whole like every page (PageCache keys on the query string and the content
-    version). The query is cleaned and capped before use; whatever it contains is searched
-    for as words, never as FTS5 syntax.
+    Cached whole like every page (PageCache keys on ``q``, ``page`` and the content version;
+    other parameters never reach this view), in each worker's memory only: every query is a
+    new URL, so a shared backend would fill with them. The query is cleaned and capped
+    before use; whatever it contains is searched for as words, never as FTS5 syntax.
     """
     query = fts.clean_query(request.args.get("q"))
     page = request.args.get("page", 1, type=int)

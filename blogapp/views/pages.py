@@ -31,7 +31,6 @@ from ..markup import Heading
 from ..markup import render_markdown_with_toc
 from ..pagecache import cacheable
 from ..posts import Post
-from ..posts import newest_change
 from ..social import gradient_hues
 from ..social import image_size
 from ..social import render_card
@@ -78,10 +77,9 @@ def first_page() -> Response:
 
 
 def html_page(shown: list[Post], template: str, **context: Any) -> Response:
-    """Render ``template``; Last-Modified is the newest change among the posts it shows."""
-    response = make_response(render_template(template, **context))
-    response.last_modified = newest_change(shown)
-    return response
+    """Render ``template`` (``shown``: the posts it lists). No Last-Modified: a page changes
+    in ways no post date tracks (neighbours, related posts, covers), so the ETag validates."""
+    return make_response(render_template(template, **context))
 
 
 def _page_url(page: int) -> str:
@@ -294,9 +292,7 @@ def cover(slug: str) -> Response:
     """A generated cover (title on a gradient) for posts without a usable image."""
     found = content.get_post_or_404(slug)
     svg = render_placeholder(found.title, found.slug, current_app.config["BLOG_TITLE"])
-    response = Response(svg, mimetype="image/svg+xml")
-    response.last_modified = found.modified
-    return response
+    return Response(svg, mimetype="image/svg+xml")
 
 
 @bp.route("/posts/<slug>/card.png")
@@ -313,9 +309,7 @@ def card(slug: str) -> Response:
         current_app.config["BLOG_TITLE"],
         byline=(found.author.name, display_date(found.date)),
     )
-    response = Response(png, mimetype="image/png")
-    response.last_modified = found.modified
-    return response
+    return Response(png, mimetype="image/png")
 
 
 def render_placeholder(title: str, seed: str, site_title: str) -> str:

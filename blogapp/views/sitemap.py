@@ -26,10 +26,7 @@ def sitemap() -> Response:
         (absolute_url("pages.tag", tag=name), newest_change(tagged)) for name, tagged in content.get_tags().values()
     ]
     body = render_template("sitemap/sitemap.xml", urls=urls, utc=dt.UTC)
-    response = Response(body, content_type="application/xml; charset=utf-8")
-    if posts:
-        response.last_modified = newest_change(posts)
-    return response
+    return Response(body, content_type="application/xml; charset=utf-8")
 
 
 @cacheable
