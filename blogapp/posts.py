@@ -34,8 +34,9 @@ EXCERPT_LENGTH = 200
 #: Reading speed for "N min read": adults read prose at roughly 230 words a minute.
 WORDS_PER_MINUTE = 230
 
-#: Most values front matter may hold once aliases are expanded (a "billion laughs" would
-#: otherwise hang whatever turns it into text).
+#: Most values (keys included) front matter may hold once aliases and merge keys are expanded:
+#: a "billion laughs" or a nested merge would otherwise take PyYAML itself, or whatever turns
+#: the values into text, hours.
 MAX_FRONT_MATTER_VALUES = 10_000
 #: Deepest nesting of lists and mappings front matter may use.
 MAX_FRONT_MATTER_DEPTH = 50
@@ -304,54 +305,102 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
         raise FrontMatterError(source, "front matter is not closed by a '---' line", 1) from None
     short = len(front) < _FAST_LIMIT
     meta = simpleyaml.load(front) if short else None
-    simple = meta is not None  # no aliases, two levels at most: nothing to explode
-    try:
-        if not simple:
-            meta = yaml.load(front, Loader=_FAST_LOADER if short else _SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = leading_lines + text[: start.end()].count("\n") + mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FrontMatterError(source, f"front matter is not valid YAML: {problem}", line) from None
-    except Exception as exc:
-        # The safe loader runs none of our code, so whatever else it raises is about the text:
-        # ValueError for "2024-13-01", AttributeError for "!!timestamp soon", RecursionError...
-        raise FrontMatterError(source, f"front matter has a bad value: {exc}") from None
+    if meta is None:  # not the simple shape: anchors, merge keys, nesting... for PyYAML
+        try:
+            meta = _load_bounded(front, _FAST_LOADER if short else _SAFE_LOADER)
+        except (yaml.YAMLError, _Unbounded) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = leading_lines + text[: start.end()].count("\n") + mark.line + 1 if mark else None
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            if isinstance(exc, _Unbounded):
+                raise FrontMatterError(source, problem, line) from None
+            raise FrontMatterError(source, f"front matter is not valid YAML: {problem}", line) from None
+        except Exception as exc:
+            # The safe loader runs none of our code, so whatever else it raises is about the
+            # text: ValueError for "2024-13-01", AttributeError for "!!timestamp soon",
+            # RecursionError...
+            raise FrontMatterError(source, f"front matter has a bad value: {exc}") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise FrontMatterError(source, f"front matter must be a mapping, got {type(meta).__name__}")
-    if not simple and _may_explode(front) and _count_values(meta) > MAX_FRONT_MATTER_VALUES:
-        raise FrontMatterError(
-            source,
-            "front matter is too big once aliases expand, or nests too deep",
-        )
     return {str(k): v for k, v in meta.items()}, body.strip("\n")
 
 
-def _may_explode(front: str) -> bool:
-    """Cheap test: only aliases, or long or bracket-heavy front matter, can nest or expand."""
-    return "*" in front or len(front) > 2048 or front.count("[") + front.count("{") > 20
+class _Unbounded(Exception):
+    """Front matter whose values, once aliases and merge keys expand, are too many or too deep."""
+
+    def __init__(self, node: yaml.Node, problem: str) -> None:
+        super().__init__(problem)
+        self.problem_mark = node.start_mark
+        self.problem = problem
 
 
-def _count_values(value: Any) -> int:
-    """Count values as if aliases were copies, stopping just past the limit (and on cycles).
+def _load_bounded(front: str, loader_class: type) -> Any:
+    """Load YAML with work bounded before anything is built.
 
-    Nesting deeper than MAX_FRONT_MATTER_DEPTH counts as over the limit: no real front
-    matter nests that deep, and such values would trouble every later consumer.
+    PyYAML composes a graph of nodes in which an alias is the very node its anchor names, so
+    the graph stays as small as the text; building Python values from it copies every alias,
+    and a merge key (``<<: [*a, *a]``) copies the merged pairs, which is where a short text
+    turns into billions of values. ``_check_expansion`` measures the graph as if every alias
+    were a copy, in time linear in the graph, and refuses it before construction starts.
     """
-    count, stack = 0, [(value, 0)]
-    while stack and count <= MAX_FRONT_MATTER_VALUES:
-        item, depth = stack.pop()
-        count += 1
-        if depth > MAX_FRONT_MATTER_DEPTH:
-            return MAX_FRONT_MATTER_VALUES + 1
-        if isinstance(item, dict):
-            stack.extend((k, depth + 1) for k in item)
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend((v, depth + 1) for v in item)
-    return count
+    loader = loader_class(front)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    return []
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Raise _Unbounded if ``root`` expands (aliases as copies) to more than
+    MAX_FRONT_MATTER_VALUES nodes, nests deeper than MAX_FRONT_MATTER_DEPTH, or refers to
+    itself (a cycle expands without end).
+
+    Each node is measured once (a post-order walk with memo, no recursion), however often
+    aliases repeat it; a merge key's value counts as what it merges, an upper bound of the
+    pairs PyYAML's constructor copies.
+    """
+    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, height)
+    open_: set[int] = {id(root)}
+    stack = [(root, iter(_children(root)))]
+    while stack:
+        node, pending = stack[-1]
+        for child in pending:
+            if id(child) in measured:
+                continue
+            if id(child) in open_:
+                raise _Unbounded(child, "front matter refers to itself (an alias inside its own anchor)")
+            open_.add(id(child))
+            stack.append((child, iter(_children(child))))
+            break
+        else:
+            stack.pop()
+            open_.discard(id(node))
+            parts = [measured[id(child)] for child in _children(node)]
+            size = 1 + sum(part[0] for part in parts)
+            height = 1 + max((part[1] for part in parts), default=0)
+            if size > MAX_FRONT_MATTER_VALUES:
+                raise _Unbounded(
+                    node,
+                    f"front matter is too big once aliases and merge keys expand"
+                    f" (over {MAX_FRONT_MATTER_VALUES} values)",
+                )
+            if height > MAX_FRONT_MATTER_DEPTH + 1:  # the root is at depth 0
+                raise _Unbounded(node, f"front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels")
+            measured[id(node)] = (size, height)
 
 
 def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.datetime:
