@@ -95,6 +95,10 @@ class SlugError(PostError):
     """The slug is unusable, or another file already claims it."""
 
 
+class FlagError(PostError):
+    """``draft`` or ``preview`` is neither true nor false."""
+
+
 @dataclass(frozen=True)
 class Author:
     name: str
@@ -266,10 +270,10 @@ def parse_post(
         category=_optional_str(meta.get("category")),
         cover_image=_optional_str(meta.get("coverImage")),
         og_image=_og_image(meta.get("ogImage")),
-        draft=meta.get("draft") is True or meta.get("preview") is True,
+        draft=_hidden(meta, source),
         load_body=load_body or functools.partial(str, body),
         source=source,
-        meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
+        meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS and k.casefold() not in HIDING_FLAGS},
         excerpt_source=_optional_str(meta.get("excerpt")),
         render=render,
     )
@@ -440,6 +444,35 @@ def parse_tags(value: Any) -> tuple[str, ...]:
         if tag:
             tags.setdefault(tag.casefold(), tag)
     return tuple(tags.values())
+
+
+#: Flags that hide a post, matched whatever their case (``Draft:`` hides too).
+HIDING_FLAGS = frozenset({"draft", "preview"})
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0", ""})
+
+
+def _hidden(meta: dict[str, Any], source: str) -> bool:
+    """True when any ``draft``/``preview`` key (any case) says so, as the author meant it:
+    YAML's booleans, 1/0, and "true"/"yes"/"on"/"1" or "false"/"no"/"off"/"0" as text.
+
+    :raise FlagError: for any other value, so a typo never publishes a draft.
+    """
+    hidden = False
+    for key, value in meta.items():
+        if key.casefold() in HIDING_FLAGS:
+            hidden = _flag(key, value, source) or hidden
+    return hidden
+
+
+def _flag(key: str, value: Any, source: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().casefold() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().casefold() in _TRUE_WORDS
+    raise FlagError(source, f"{key} must be true or false, got {value!r}")
 
 
 def _updated(meta: dict[str, Any], timezone: ZoneInfo, source: str) -> dt.datetime | None:

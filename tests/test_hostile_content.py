@@ -142,3 +142,38 @@ def test_gunicorn_starts_and_serves_the_other_posts_beside_a_merge_key_bomb(tmp_
         assert status == 200 and b'"invalid":1' in body.replace(b" ", b"")
     finally:
         server.stop()
+
+
+# -- 9. draft and preview flags ------------------------------------------------------------
+
+HIDDEN_FLAGS = ['"true"', "1", "'yes'", '" TRUE "', "on", '"1"', "yes"]
+SHOWN_FLAGS = ['"false"', "0", "'no'", "off", '""', "null"]
+
+
+@pytest.mark.parametrize("key", ["draft", "preview", "Draft", "PREVIEW"])
+@pytest.mark.parametrize("value", HIDDEN_FLAGS)
+def test_a_flag_that_means_true_hides_the_post(client, write_post, key, value):
+    write_post("flagged.md", post_text("Flagged", **{key: value}))
+    assert client.get("/posts/flagged").status_code == 404
+    assert b"Flagged" not in client.get("/feed.xml").data
+    assert b"flagged" not in client.get("/sitemap.xml").data
+
+
+@pytest.mark.parametrize("value", SHOWN_FLAGS)
+def test_a_flag_that_means_false_shows_the_post(client, write_post, value):
+    write_post("shown.md", post_text("Shown", draft=value, Preview=value))
+    assert client.get("/posts/shown").status_code == 200
+
+
+def test_any_hiding_flag_wins_over_one_that_shows(client, write_post):
+    write_post("both.md", post_text("Both", draft="false", Draft="true"))
+    assert client.get("/posts/both").status_code == 404
+
+
+@pytest.mark.parametrize("value", ['"maybe"', "2", "[true]", "{x: 1}", '"tru"', "1.0"])
+def test_a_flag_that_is_neither_is_an_invalid_post_named_by_check(runner, client, write_post, posts_dir, value):
+    write_post("unsure.md", post_text("Unsure", draft=value))
+    assert client.get("/posts/unsure").status_code == 404
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 1
+    assert f"{posts_dir / 'unsure.md'}: draft must be true or false" in result.stdout
