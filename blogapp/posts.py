@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -129,6 +130,9 @@ class Post:
     meta: dict[str, Any] = field(default_factory=dict)
     excerpt_source: str | None = None
     render: Callable[[str], Markup] = field(default=Markup, repr=False)
+    #: What parsing left out and why (a tag that is no path segment, an image URL with another
+    #: scheme): ``check --strict`` prints these as warnings.
+    notes: tuple[str, ...] = ()
 
     @property
     def body(self) -> str:
@@ -145,7 +149,7 @@ class Post:
         """Plain-text excerpt: the front matter's, or the body's first words."""
         if self.excerpt_source:
             return markdown_to_text(self.excerpt_source)
-        return truncate_words(markdown_to_text(self.body), EXCERPT_LENGTH)
+        return truncate_words(xml_safe(markdown_to_text(self.body)), EXCERPT_LENGTH)
 
     @cached_property
     def word_count(self) -> int:
@@ -256,26 +260,32 @@ def parse_post(
     missing = [name for name in REQUIRED_FIELDS if _blank(meta.get(name))]
     if missing:
         raise MissingFieldError(source, f"missing required field {', '.join(map(repr, missing))}")
-    title = " ".join(str(meta["title"]).split())
+    title = clean_text(str(meta["title"]))
+    if not title:
+        raise MissingFieldError(source, "missing required field 'title' (it has no printable characters)")
     body = _drop_title_heading(body, title)
     if not body or body.isspace():
         raise EmptyPostError(source, "post has no body")
+    notes: list[str] = []
+    author = _author(meta.get("author"), default_author, notes)
+    excerpt = _optional_str(meta.get("excerpt"))
     return Post(
         slug=_slug(meta.get("slug"), slug, source),
         title=title,
         date=parse_date(meta["date"], timezone, source, "date"),
         updated=_updated(meta, timezone, source),
-        author=_author(meta.get("author"), default_author),
-        tags=parse_tags(meta.get("tags")),
-        category=_optional_str(meta.get("category")),
-        cover_image=_optional_str(meta.get("coverImage")),
-        og_image=_og_image(meta.get("ogImage")),
+        author=author,
+        tags=parse_tags(meta.get("tags"), notes),
+        category=clean_text(_optional_str(meta.get("category")) or "") or None,
+        cover_image=image_url(meta.get("coverImage"), "coverImage", notes),
+        og_image=image_url(_og_image(meta.get("ogImage")), "ogImage", notes),
         draft=_hidden(meta, source),
         load_body=load_body or functools.partial(str, body),
         source=source,
         meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS and k.casefold() not in HIDING_FLAGS},
-        excerpt_source=_optional_str(meta.get("excerpt")),
+        excerpt_source=excerpt and xml_safe(excerpt),
         render=render,
+        notes=tuple(notes),
     )
 
 
@@ -431,8 +441,10 @@ def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.dat
     return value
 
 
-def parse_tags(value: Any) -> tuple[str, ...]:
-    """Tags from a list or a comma-separated string: trimmed, de-duplicated, '/' made '-'."""
+def parse_tags(value: Any, notes: list[str] | None = None) -> tuple[str, ...]:
+    """Tags from a list or a comma-separated string: trimmed, de-duplicated, '/' and '\\'
+    made '-', control characters made spaces. A tag that cannot be a URL path segment
+    ("." or "..") is left out, with a note in ``notes``."""
     if value is None:
         return ()
     items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
@@ -440,10 +452,71 @@ def parse_tags(value: Any) -> tuple[str, ...]:
     for item in items:
         if item is None or isinstance(item, dict | list):
             continue
-        tag = " ".join(str(item).replace("/", "-").split())
+        tag = clean_text(str(item).replace("/", "-").replace("\\", "-"))
+        if tag in (".", ".."):
+            if notes is not None:
+                notes.append(f"tag {tag!r} left out: it cannot be a URL path segment")
+            continue
         if tag:
             tags.setdefault(tag.casefold(), tag)
     return tuple(tags.values())
+
+
+# -- text and URLs that go into HTML, XML and file names ------------------------------------
+
+#: What XML 1.0 cannot carry (C0 controls but tab, LF and CR; lone surrogates; U+FFFE/U+FFFF).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Control characters (C0, DEL, C1) and lone surrogates: no URL or file name may hold them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (feeds, sitemap and SVG stay
+    well-formed whatever a post holds)."""
+    return _XML_INVALID.sub("", text)
+
+
+def clean_text(text: str) -> str:
+    """One line of display text (title, tag, name): control characters become spaces, runs of
+    whitespace one space, and what XML cannot carry goes."""
+    return " ".join(xml_safe(_CONTROL.sub(" ", text)).split())
+
+
+def segment_problem(value: str) -> str | None:
+    """Why ``value`` cannot be one URL path segment (nor one file name in an export), or None."""
+    if not value.strip():
+        return "is empty"
+    if value in (".", ".."):
+        return "is '.' or '..'"
+    if "/" in value or "\\" in value:
+        return "contains '/' or '\\'"
+    if _CONTROL.search(value):
+        return "contains a control character"
+    return None
+
+
+def image_url(value: Any, name: str, notes: list[str] | None = None) -> str | None:
+    """An image given in front matter, if it is an http(s) URL or a path; else None, with a
+    note in ``notes``.
+
+    Left out: any other scheme (``javascript:``, ``data:``, ``file:``...), protocol-relative
+    URLs (``//host/x``), and any value with a backslash (browsers read ``/\\host`` as
+    ``//host``) or a control character (they drop tabs and newlines inside a scheme).
+    """
+    text = _optional_str(value)
+    if text is None:
+        return None
+    scheme = _SCHEME.match(text)
+    if _CONTROL.search(text) or "\\" in text or text.startswith("//"):
+        reason = "it is not a plain http(s) URL or path"
+    elif scheme is None or (scheme[0].lower() in ("http:", "https:") and urlsplit(text).netloc):
+        return text
+    else:
+        reason = "only http(s) URLs and paths are used"
+    if notes is not None:
+        notes.append(f"{name} {text!r} left out: {reason}")
+    return None
 
 
 #: Flags that hide a post, matched whatever their case (``Draft:`` hides too).
@@ -484,16 +557,19 @@ def _updated(meta: dict[str, Any], timezone: ZoneInfo, source: str) -> dt.dateti
 
 def _slug(override: Any, default: str, source: str) -> str:
     slug = default if _blank(override) else str(override).strip()
-    if "/" in slug or slug in (".", ".."):
-        raise SlugError(source, f"slug may not contain '/' or be '.' or '..': {slug!r}")
+    problem = segment_problem(slug)
+    if problem:
+        raise SlugError(source, f"slug {problem}, so it cannot be a URL path segment: {slug!r}")
     return normalize_slug(slug)
 
 
-def _author(value: Any, default: str) -> Author:
+def _author(value: Any, default: str, notes: list[str]) -> Author:
     if isinstance(value, dict) and not _blank(value.get("name")):
-        return Author(str(value["name"]).strip(), _optional_str(value.get("picture")))
-    if isinstance(value, str) and value.strip():
-        return Author(value.strip())
+        name = clean_text(str(value["name"]))
+        if name:
+            return Author(name, image_url(value.get("picture"), "author picture", notes))
+    elif isinstance(value, str) and clean_text(value):
+        return Author(clean_text(value))
     return Author(default)
 
 

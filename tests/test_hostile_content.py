@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lxml import etree
+from PIL import Image
 
 from blogapp.posts import FrontMatterError
 from blogapp.posts import parse_post
@@ -177,3 +181,178 @@ def test_a_flag_that_is_neither_is_an_invalid_post_named_by_check(runner, client
     result = runner.invoke(args=["check"])
     assert result.exit_code == 1
     assert f"{posts_dir / 'unsure.md'}: draft must be true or false" in result.stdout
+
+
+# -- 12. slugs and tags that cannot be a path segment ---------------------------------------
+
+
+@pytest.mark.parametrize("slug", ['"."', '".."', '"a/b"', '"a\\\\b"', '"a\\0b"', '"a\\x01b"', '"a\\tb"', '"\\x7f"'])
+def test_a_slug_that_cannot_be_a_path_segment_is_an_invalid_post(runner, client, write_post, posts_dir, slug):
+    write_post("bad-slug.md", post_text("Bad slug", slug=slug))
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 1
+    assert f"{posts_dir / 'bad-slug.md'}: slug " in result.stdout
+    assert b"Bad slug" not in client.get("/").data
+
+
+def test_a_file_name_with_a_control_character_is_an_invalid_post(runner, write_post, posts_dir):
+    write_post("odd\x01name.md", post_text("Odd name"))
+    result = runner.invoke(args=["check"])
+    assert str(posts_dir / "odd\x01name.md") + ": slug contains a control character" in result.stdout
+
+
+def test_tags_that_cannot_be_a_path_segment_are_left_out_with_a_warning(runner, client, write_post, posts_dir):
+    write_post("dots.md", post_text("Dots", tags='["..", ".", "ok", "a/b", "c\\\\d", "e\\x01f"]', excerpt="Dots."))
+    assert client.get("/posts/dots").status_code == 200
+    with client.application.app_context():
+        from blogapp import content
+
+        assert content.get_post("dots").tags == ("ok", "a-b", "c-d", "e f")
+    result = runner.invoke(args=["check", "--strict"])
+    assert f"{posts_dir / 'dots.md'}: warning: tag '..' left out" in result.stdout
+    assert f"{posts_dir / 'dots.md'}: warning: tag '.' left out" in result.stdout
+
+
+def test_export_writes_nothing_twice_and_nothing_outside_whatever_the_tags_and_slugs(config, tmp_path, posts_dir):
+    from blogapp import create_app
+
+    for name, fields in {
+        "dot-dot.md": {"tags": '[".."]'},
+        "dot.md": {"tags": '["."]'},
+        "up.md": {"tags": '["../..", "..\\\\..", "x/../y"]'},
+        "nul.md": {"slug": '"a\\0b"'},
+        "back.md": {"slug": '"..\\\\.."'},
+        "links.md": {"body": "[a](/tags/%2E%2E) [b](/posts/..%2Ffeed.xml) [c](/static/..) [d](/./feed.xml)"},
+    }.items():
+        (posts_dir / name).write_text(post_text(f"Hostile {name}", **fields))
+    app = create_app({**config, "BLOG_SITE_URL": "https://blog.example.com"})
+    target = tmp_path / "out" / "site"
+    result = app.test_cli_runner().invoke(args=["export", str(target)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["site"]  # nothing beside the target
+    client = app.test_client()
+    for url, file in {
+        "/": "index.html",
+        "/feed.xml": "feed.xml",
+        "/atom.xml": "atom.xml",
+        "/tags": "tags/index.html",
+    }.items():
+        with client.get(url, base_url="https://blog.example.com/") as live:
+            assert (target / file).read_bytes() == live.get_data(), url
+    for path in target.rglob("*"):
+        assert path.resolve().is_relative_to(target.resolve())
+        assert not {".", ".."} & set(path.relative_to(target).parts)
+        assert "\x00" not in str(path)
+    assert (target / "posts" / "dot-dot" / "index.html").exists()
+    assert not (target / "posts" / "nul").exists() and not (target / "posts" / "back").exists()
+
+
+# -- 14. characters XML cannot carry --------------------------------------------------------
+
+CONTROL_TITLE = '"Ctl \\x01 one\\x0b two\\x1f three\\x00 four \\uFFFE\\uFFFF five\\x08"'
+
+
+def test_control_characters_never_break_xml_or_feeds(client, write_post):
+    write_post(
+        "ctl.md", post_text("x", body="Body \x01 with \x0c control \x1b characters.").replace('"x"', CONTROL_TITLE)
+    )
+    write_post(
+        "ctl-meta.md",
+        '---\ntitle: "Meta \\x02"\ndate: 2024-05-02\nid: "urn:x:\\x01"\nexcerpt: "Ex \\x03 cerpt"\n'
+        'tags: ["t\\x04ag"]\ncategory: "c\\x05"\nauthor: {name: "Au\\x06thor"}\n---\nBody.\n',
+    )
+    xml = ["/feed.xml", "/atom.xml", "/sitemap.xml", "/posts/ctl/cover.svg", "/posts/ctl-meta/cover.svg"]
+    for url in [*xml, "/tags/t ag/feed.xml", "/tags/t ag/atom.xml"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        etree.fromstring(response.data)  # well-formed, or this raises
+    feed = json.loads(client.get("/feed.json").data)
+    items = {item["title"]: item for item in feed["items"]}
+    assert {"Ctl one two three four five", "Meta"} <= set(items)
+    assert items["Meta"]["summary"] == "Ex cerpt" and items["Meta"]["tags"] == ["t ag"]
+    assert items["Meta"]["authors"] == [{"name": "Au thor"}]
+    assert "\x01" not in items["Ctl one two three four five"]["summary"]  # the excerpt from the body
+    api = client.get("/api/latest-posts")
+    assert api.status_code == 200 and b"\\u000" not in api.data
+    page = client.get("/posts/ctl")
+    assert page.status_code == 200 and b"<h1" in page.data and b"Ctl one two three four five" in page.data
+    card = client.get("/posts/ctl/card.png")
+    assert card.status_code == 200
+    Image.open(io.BytesIO(card.data)).verify()
+
+
+# -- 19. image URLs from front matter --------------------------------------------------------
+
+HOSTILE_IMAGES = [
+    "javascript://%0aalert(1)",
+    "javascript:alert(1)",
+    " JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "data:image/svg+xml,<svg onload=alert(1)>",
+    "vbscript:alert(1)",
+    "file:///etc/passwd#evil.example",
+    "//evil.example/x.png",
+    "/\\evil.example/x.png",
+    "\\\\evil.example\\x.png",
+    "https:evil.example/x.png",
+    "ftp://evil.example/x.png",
+]
+
+
+@pytest.fixture
+def image_site(tmp_path):
+    """One post per hostile value (as cover, og image and avatar), and one with good URLs."""
+    from blogapp import create_app
+
+    posts = tmp_path / "img-posts"
+    posts.mkdir()
+    for i, value in enumerate(HOSTILE_IMAGES):
+        quoted = json.dumps(value)
+        fields = {"coverImage": quoted, "ogImage": f"{{url: {quoted}}}", "author": f"{{name: A, picture: {quoted}}}"}
+        (posts / f"h{i}.md").write_text(post_text(f"Hostile {i}", date=f"2024-05-{i + 1:02d}", **fields))
+    good = {
+        "coverImage": "https://cdn.example.com/c.png",
+        "author": "{name: G, picture: 'HTTPS://cdn.example.com/a.png'}",
+    }
+    (posts / "good.md").write_text(post_text("Good", date="2024-04-01", excerpt="Good.", **good))
+    public = tmp_path / "img-public"
+    public.mkdir()
+    app = create_app(
+        {
+            "TESTING": True,
+            "BLOG_POSTS_DIR": str(posts),
+            "BLOG_PUBLIC_DIR": str(public),
+            "BLOG_SITE_URL": "",
+            "BLOG_RELOAD_INTERVAL": 0,
+            "BLOG_POSTS_PER_PAGE": 50,
+            "CACHE_TYPE": "NullCache",
+            "CACHE_NO_NULL_WARNING": True,
+        }
+    )
+    return app, posts
+
+
+def test_only_http_urls_and_paths_reach_any_output(image_site):
+    app, _posts = image_site
+    client = app.test_client()
+    urls = ["/", "/feed.xml", "/atom.xml", "/feed.json", "/api/latest-posts", "/sitemap.xml"]
+    urls += [f"/posts/h{i}" for i in range(len(HOSTILE_IMAGES))]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = response.get_data(as_text=True)
+        for needle in ("alert(1)", "evil.example", "/etc/passwd"):
+            assert needle not in text, (url, needle)
+    good = client.get("/posts/good").get_data(as_text=True)
+    assert 'src="https://cdn.example.com/c.png"' in good  # http(s) URLs still work, as covers...
+    assert 'content="https://cdn.example.com/c.png"' in good  # ... as og:image
+    assert "HTTPS://cdn.example.com/a.png" in good  # ... and as avatars (JSON-LD and byline)
+
+
+def test_check_strict_warns_about_each_image_left_out(image_site):
+    app, posts = image_site
+    result = app.test_cli_runner().invoke(args=["check", "--strict"])
+    for i, value in enumerate(HOSTILE_IMAGES):
+        for name in ("coverImage", "ogImage", "author picture"):
+            assert f"{posts / f'h{i}.md'}: warning: {name} {value.strip()!r} left out" in result.stdout
+    assert "good.md: warning: coverImage" not in result.stdout
