@@ -23,6 +23,7 @@ import pytest
 from lxml import etree
 from PIL import Image
 
+from blogapp import social
 from blogapp.posts import FrontMatterError
 from blogapp.posts import parse_post
 
@@ -356,3 +357,19 @@ def test_check_strict_warns_about_each_image_left_out(image_site):
         for name in ("coverImage", "ogImage", "author picture"):
             assert f"{posts / f'h{i}.md'}: warning: {name} {value.strip()!r} left out" in result.stdout
     assert "good.md: warning: coverImage" not in result.stdout
+
+
+# -- 13. social card of a long title -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("title", ["x" * 3000, "W" * 1000 + " " + "i" * 5000, "word " * 2000])
+def test_a_card_for_a_huge_title_renders_at_once(client, write_post, title):
+    write_post("long-title.md", post_text(title, author='"' + "N" * 3000 + '"'))
+    with within(20):  # the old wrap took minutes for 3,000 characters without a space
+        response = client.get("/posts/long-title/card.png")
+    assert response.status_code == 200
+    image = Image.open(io.BytesIO(response.data))
+    assert image.size == (1200, 630)
+    font, lines, _size = social._fit_title(title, 1040)
+    assert len(lines) == 4 and lines[-1].endswith("…")
+    assert all(font.getlength(line) <= 1040 for line in lines)
