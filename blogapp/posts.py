@@ -22,6 +22,9 @@ from frontmatter.default_handlers import YAMLHandler
 from markupsafe import Markup
 
 from . import simpleyaml
+from .markup import EXCERPT
+from .markup import READING
+from .markup import markdown_texts
 from .markup import markdown_to_text
 
 #: Fields a post cannot do without.
@@ -51,7 +54,6 @@ _HANDLER = YAMLHandler()
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SAFE_LOADER = yaml.SafeLoader
 _FAST_LIMIT = 8 * 1024
-_LEADING_H1 = re.compile(r"\A\s*#[ \t]+(?P<text>.+?)[ \t]*#*[ \t]*(?:\r?\n|\Z)")
 
 
 class PostError(ValueError):
@@ -149,12 +151,18 @@ class Post:
         """Plain-text excerpt: the front matter's, or the body's first words."""
         if self.excerpt_source:
             return markdown_to_text(self.excerpt_source)
-        return truncate_words(xml_safe(markdown_to_text(self.body)), EXCERPT_LENGTH)
+        return self._body_text[0]
 
     @cached_property
     def word_count(self) -> int:
         """Words of prose in the body (see ``count_words``); computed once per Post."""
-        return count_words(self.body)
+        return self._body_text[1]
+
+    @cached_property
+    def _body_text(self) -> tuple[str, int]:
+        """(the body's first words as an excerpt, its words of prose), from one parse."""
+        excerpt, prose = markdown_texts(self.body, EXCERPT, READING)
+        return truncate_words(xml_safe(excerpt), EXCERPT_LENGTH), _word_count(prose)
 
     @property
     def reading_minutes(self) -> int:
@@ -193,37 +201,22 @@ def truncate_words(text: str, limit: int) -> str:
     return cut + "…"
 
 
-# Every pattern below runs in linear time on any text (a bounded or bracket-free repeat, or
-# an unclosed construct running to the end), so no post can make counting slow.
-_FENCED_CODE = re.compile(
-    r"^[ \t]*(?P<fence>`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*(?P=fence)[`~]*[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
-)
-_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-_IMAGE = re.compile(r"!\[[^\[\]\n]{0,1000}\]\([^()\n]{0,2000}\)")
-_LINK = re.compile(r"\[([^\[\]\n]{0,1000})\]\([^()\n]{0,2000}\)")
-_LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*\S.*$", re.MULTILINE)
-_BARE_URL = re.compile(r"<?https?://\S+")
 _ALNUM = re.compile(r"[^\W_]")
 
 
 def count_words(markdown: str) -> int:
-    """Words a reader reads in a markdown body, counted cheaply with regexes (no rendering).
+    """Words a reader reads in a markdown body: its prose, from markdown-it's tokens.
 
-    Fenced code blocks are left out: readers skim listings rather than read them word by
-    word, and counting every token of a long listing would double the estimate of a
-    code-heavy post. Also left out: HTML tags and comments, image syntax (alt text is not
-    read in the flow), link URLs (the link text counts) and reference definitions. A word
-    is any run of non-space characters with a letter or digit in it, so markdown
-    punctuation (``#``, ``-``, ``**``, ``|``) never counts on its own.
+    Code blocks are left out: readers skim listings rather than read them word by word, and
+    counting every token of a long listing would double the estimate of a code-heavy post.
+    Also left out: HTML tags, image alt text (not read in the flow), link URLs (the link text
+    counts) and reference definitions. A word is any run of non-space characters with a letter
+    or digit in it, so punctuation (``—``, ``|``) never counts on its own.
     """
-    text = _FENCED_CODE.sub(" ", markdown)
-    text = _HTML_COMMENT.sub(" ", text)
-    text = _IMAGE.sub(" ", text)
-    text = _LINK.sub(r"\1", text)
-    text = _LINK_DEFINITION.sub(" ", text)
-    text = _BARE_URL.sub(" ", text)
-    text = _HTML_TAG.sub(" ", text)
+    return _word_count(markdown_to_text(markdown, READING))
+
+
+def _word_count(text: str) -> int:
     return sum(1 for word in text.split() if _ALNUM.search(word))
 
 
@@ -291,8 +284,8 @@ def parse_post(
 
 def opens_with_title(text: str, title: str) -> bool:
     """True when a post file's body opens with ``# <title>`` (which the page drops)."""
-    match = _LEADING_H1.match(extract_body(text, ""))
-    return bool(match) and _comparable(match["text"]) == _comparable(title)
+    heading = _leading_h1(extract_body(text, ""))
+    return heading is not None and _comparable(heading[0]) == _comparable(title)
 
 
 def extract_body(text: str, title: str) -> str:
@@ -591,10 +584,27 @@ def _blank(value: Any) -> bool:
 
 def _drop_title_heading(body: str, title: str) -> str:
     """Drop a leading ``# Heading`` that only repeats the title (the page shows it as h1)."""
-    match = _LEADING_H1.match(body)
-    if match and _comparable(match["text"]) == _comparable(title):
-        return body[match.end() :].lstrip("\n")
+    heading = _leading_h1(body)
+    if heading and _comparable(heading[0]) == _comparable(title):
+        return body[heading[1] :].lstrip("\n")
     return body
+
+
+def _leading_h1(body: str) -> tuple[str, int] | None:
+    """(text, end offset) of an ATX ``# Heading`` opening ``body`` (after blank space), or None.
+
+    String methods, not a regex: a pattern with a lazy text and an optional closing "#" run
+    backtracks without end on a first line of thousands of "#" or spaces.
+    """
+    text = body.lstrip()
+    start = len(body) - len(text)
+    newline = text.find("\n")
+    end = start + (len(text) if newline < 0 else newline + 1)
+    line = text if newline < 0 else text[:newline]
+    if not line.startswith("#") or line[1:2] not in (" ", "\t"):
+        return None
+    words = line[1:].strip(" \t\r").rstrip("#").rstrip(" \t")  # the closing "#" run is no text
+    return (words, end) if words else None
 
 
 def _comparable(text: str) -> str:

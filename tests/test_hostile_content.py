@@ -23,8 +23,10 @@ import pytest
 from lxml import etree
 from PIL import Image
 
+from blogapp import search
 from blogapp import social
 from blogapp.posts import FrontMatterError
+from blogapp.posts import count_words
 from blogapp.posts import parse_post
 
 from .conftest import post_text
@@ -373,3 +375,50 @@ def test_a_card_for_a_huge_title_renders_at_once(client, write_post, title):
     font, lines, _size = social._fit_title(title, 1040)
     assert len(lines) == 4 and lines[-1].endswith("…")
     assert all(font.getlength(line) <= 1040 for line in lines)
+
+
+# -- 5. post text in linear time ---------------------------------------------------------------
+
+#: One-line bodies that made a regex of ours quadratic (or worse), and their cousins.
+HOSTILE_BODIES = {
+    "brackets": "[" * 200_000,
+    "backticks": "`" * 300_000,
+    "image-openers": "![" * 50_000,
+    "footnote-openers": "[^" * 50_000,
+    "link-openers": "[a](" * 30_000,
+    "link-ends": "](" * 100_000,
+    "stars": "*" * 200_000,
+    "underscores": "_" * 200_000,
+    "tildes": "~" * 200_000,
+    "quotes": "> " * 100_000,
+    "lists": "- " * 100_000,
+    "angles": "<" * 200_000,
+    "comments": "<!--" * 50_000,
+    "scripts": "<script>" * 25_000,
+    "styles": "<style x" * 25_000,
+    "autolinks": "<http:" * 30_000,
+    "heading-hashes": "# a" + "#" * 200_000 + "x",
+    "heading-spaces": "# a" + " " * 200_000 + "x",
+    "dashes": "x\n" + "-" * 200_000 + "x",
+    "tabs": "x\n" + "\t" * 200_000 + "x",
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_search_text_and_word_counts_take_linear_time(body):
+    with within(10):  # the old patterns took from 2 minutes to hours on these
+        search.strip_markdown(body)
+    with within(10):
+        parse("---\ntitle: T\ndate: 2024-01-01\n---\n" + body)
+    with within(30):  # markdown-it parses it (the old fence pattern: 2 minutes for the backticks)
+        count_words(body)
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_a_hostile_body_loads_renders_and_is_indexed_in_bounded_time(client, write_post, body):
+    write_post("hostile.md", post_text("Hostile", body="findme\n\n" + body[:100_000]))
+    with within(60):  # markdown-it itself is linear; the old search index took minutes to hours
+        assert client.get("/posts/hostile").status_code == 200
+        assert client.get("/").status_code == 200
+        assert b"/posts/hostile" in client.get("/search?q=findme").data
+        assert client.get("/feed.xml").status_code == 200
