@@ -50,9 +50,8 @@ _HANDLER = YAMLHandler()
 # C: deeply nested front matter (a 200 kB file of "[[[...") crashes the worker with a
 # segfault. 20,000 levels still load here, so front matter under _FAST_LIMIT characters
 # (at most that many levels) takes the fast loader; anything longer takes the pure-Python
-# one, which raises RecursionError instead, and we report it.
+# one (_CountingLoader, below), which stops at the first node too many or too deep.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SAFE_LOADER = yaml.SafeLoader
 _FAST_LIMIT = 8 * 1024
 
 
@@ -337,10 +336,37 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
 class _Unbounded(Exception):
     """Front matter whose values, once aliases and merge keys expand, are too many or too deep."""
 
-    def __init__(self, node: yaml.Node, problem: str) -> None:
+    def __init__(self, mark: yaml.Mark, problem: str) -> None:
         super().__init__(problem)
-        self.problem_mark = node.start_mark
+        self.problem_mark = mark
         self.problem = problem
+
+
+class _CountingLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader, stopping as soon as it has composed more nodes than
+    front matter may hold, or nests deeper than it may: long front matter (up to
+    BLOG_MAX_POST_BYTES of keys) costs a moment, not the seconds composing all of it takes."""
+
+    _nodes = 0
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._nodes += 1
+        self._depth += 1
+        try:
+            if self._nodes > MAX_FRONT_MATTER_VALUES or self._depth > MAX_FRONT_MATTER_DEPTH + 1:
+                problem = (
+                    f"front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels"
+                    if self._depth > MAX_FRONT_MATTER_DEPTH + 1
+                    else f"front matter has over {MAX_FRONT_MATTER_VALUES} values"
+                )
+                raise _Unbounded(self.peek_event().start_mark, problem)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_SAFE_LOADER = _CountingLoader
 
 
 def _load_bounded(front: str, loader_class: type) -> Any:
@@ -389,7 +415,7 @@ def _check_expansion(root: yaml.Node) -> None:
             if id(child) in measured:
                 continue
             if id(child) in open_:
-                raise _Unbounded(child, "front matter refers to itself (an alias inside its own anchor)")
+                raise _Unbounded(child.start_mark, "front matter refers to itself (an alias inside its own anchor)")
             open_.add(id(child))
             stack.append((child, iter(_children(child))))
             break
@@ -401,12 +427,12 @@ def _check_expansion(root: yaml.Node) -> None:
             height = 1 + max((part[1] for part in parts), default=0)
             if size > MAX_FRONT_MATTER_VALUES:
                 raise _Unbounded(
-                    node,
+                    node.start_mark,
                     f"front matter is too big once aliases and merge keys expand"
                     f" (over {MAX_FRONT_MATTER_VALUES} values)",
                 )
             if height > MAX_FRONT_MATTER_DEPTH + 1:  # the root is at depth 0
-                raise _Unbounded(node, f"front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels")
+                raise _Unbounded(node.start_mark, f"front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels")
             measured[id(node)] = (size, height)
 
 

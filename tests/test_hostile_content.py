@@ -116,6 +116,21 @@ def test_merge_keys_and_aliases_are_bounded_in_every_shape(front):
         parse(f"---\ntitle: T\ndate: 2024-01-01\n{front}\n---\nBody.\n")
 
 
+@pytest.mark.parametrize(
+    "front",
+    ["\n".join(f"k{i}: v" for i in range(190_000)), "x: [" + ", ".join(["a"] * 600_000) + "]"],
+    ids=["keys", "list"],
+)
+def test_front_matter_of_many_values_is_refused_before_it_is_all_read(front):
+    """2 MB of keys (BLOG_MAX_POST_BYTES allows it) took PyYAML's pure-Python loader many
+    seconds to compose before the value count could refuse it; the count now stops it early."""
+    text = f"---\ntitle: T\ndate: 2024-01-01\n{front}\n---\nBody.\n"
+    assert 1_800_000 < len(text) < 2 * 1024 * 1024
+    with within(5), pytest.raises(FrontMatterError) as info:
+        parse(text)
+    assert "over 10000 values" in info.value.reason and info.value.line
+
+
 def test_modest_merges_and_aliases_still_work():
     text = "---\ntitle: T\ndate: 2024-01-01\nbase: &b {x: 1, y: 2}\nm: {<<: [*b, *b], z: 3}\nl: [*b, *b]\n---\nB\n"
     post = parse(text)
