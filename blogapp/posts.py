@@ -21,6 +21,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 from markupsafe import Markup
 
+from . import boundedyaml
 from . import simpleyaml
 from .markup import EXCERPT
 from .markup import READING
@@ -38,20 +39,13 @@ EXCERPT_LENGTH = 200
 #: Reading speed for "N min read": adults read prose at roughly 230 words a minute.
 WORDS_PER_MINUTE = 230
 
-#: Most values (keys included) front matter may hold once aliases and merge keys are expanded:
-#: a "billion laughs" or a nested merge would otherwise take PyYAML itself, or whatever turns
-#: the values into text, hours.
-MAX_FRONT_MATTER_VALUES = 10_000
-#: Deepest nesting of lists and mappings front matter may use.
-MAX_FRONT_MATTER_DEPTH = 50
 
 _HANDLER = YAMLHandler()
 # libyaml's loader is ~10x faster, which matters with thousands of posts, but it recurses in
 # C: deeply nested front matter (a 200 kB file of "[[[...") crashes the worker with a
 # segfault. 20,000 levels still load here, so front matter under _FAST_LIMIT characters
 # (at most that many levels) takes the fast loader; anything longer takes the pure-Python
-# one (_CountingLoader, below), which stops at the first node too many or too deep.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# one, which stops at the first node too many or too deep (boundedyaml).
 _FAST_LIMIT = 8 * 1024
 
 
@@ -313,12 +307,12 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
     meta = simpleyaml.load(front) if short else None
     if meta is None:  # not the simple shape: anchors, merge keys, nesting... for PyYAML
         try:
-            meta = _load_bounded(front, _FAST_LOADER if short else _SAFE_LOADER)
-        except (yaml.YAMLError, _Unbounded) as exc:
+            meta = boundedyaml.load(front, boundedyaml.FAST_LOADER if short else boundedyaml.SAFE_LOADER)
+        except (yaml.YAMLError, boundedyaml.Unbounded) as exc:
             mark = getattr(exc, "problem_mark", None)
             line = leading_lines + text[: start.end()].count("\n") + mark.line + 1 if mark else None
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            if isinstance(exc, _Unbounded):
+            if isinstance(exc, boundedyaml.Unbounded):
                 raise FrontMatterError(source, problem, line) from None
             raise FrontMatterError(source, f"front matter is not valid YAML: {problem}", line) from None
         except Exception as exc:
@@ -331,109 +325,6 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
     if not isinstance(meta, dict):
         raise FrontMatterError(source, f"front matter must be a mapping, got {type(meta).__name__}")
     return {str(k): v for k, v in meta.items()}, body.strip("\n")
-
-
-class _Unbounded(Exception):
-    """Front matter whose values, once aliases and merge keys expand, are too many or too deep."""
-
-    def __init__(self, mark: yaml.Mark, problem: str) -> None:
-        super().__init__(problem)
-        self.problem_mark = mark
-        self.problem = problem
-
-
-class _CountingLoader(yaml.SafeLoader):
-    """PyYAML's pure-Python safe loader, stopping as soon as it has composed more nodes than
-    front matter may hold, or nests deeper than it may: long front matter (up to
-    BLOG_MAX_POST_BYTES of keys) costs a moment, not the seconds composing all of it takes."""
-
-    _nodes = 0
-    _depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        self._nodes += 1
-        self._depth += 1
-        try:
-            if self._nodes > MAX_FRONT_MATTER_VALUES or self._depth > MAX_FRONT_MATTER_DEPTH + 1:
-                problem = (
-                    f"front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels"
-                    if self._depth > MAX_FRONT_MATTER_DEPTH + 1
-                    else f"front matter has over {MAX_FRONT_MATTER_VALUES} values"
-                )
-                raise _Unbounded(self.peek_event().start_mark, problem)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-_SAFE_LOADER = _CountingLoader
-
-
-def _load_bounded(front: str, loader_class: type) -> Any:
-    """Load YAML with work bounded before anything is built.
-
-    PyYAML composes a graph of nodes in which an alias is the very node its anchor names, so
-    the graph stays as small as the text; building Python values from it copies every alias,
-    and a merge key (``<<: [*a, *a]``) copies the merged pairs, which is where a short text
-    turns into billions of values. ``_check_expansion`` measures the graph as if every alias
-    were a copy, in time linear in the graph, and refuses it before construction starts.
-    """
-    loader = loader_class(front)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return node.value
-    return []
-
-
-def _check_expansion(root: yaml.Node) -> None:
-    """Raise _Unbounded if ``root`` expands (aliases as copies) to more than
-    MAX_FRONT_MATTER_VALUES nodes, nests deeper than MAX_FRONT_MATTER_DEPTH, or refers to
-    itself (a cycle expands without end).
-
-    Each node is measured once (a post-order walk with memo, no recursion), however often
-    aliases repeat it; a merge key's value counts as what it merges, an upper bound of the
-    pairs PyYAML's constructor copies.
-    """
-    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, height)
-    open_: set[int] = {id(root)}
-    stack = [(root, iter(_children(root)))]
-    while stack:
-        node, pending = stack[-1]
-        for child in pending:
-            if id(child) in measured:
-                continue
-            if id(child) in open_:
-                raise _Unbounded(child.start_mark, "front matter refers to itself (an alias inside its own anchor)")
-            open_.add(id(child))
-            stack.append((child, iter(_children(child))))
-            break
-        else:
-            stack.pop()
-            open_.discard(id(node))
-            parts = [measured[id(child)] for child in _children(node)]
-            size = 1 + sum(part[0] for part in parts)
-            height = 1 + max((part[1] for part in parts), default=0)
-            if size > MAX_FRONT_MATTER_VALUES:
-                raise _Unbounded(
-                    node.start_mark,
-                    f"front matter is too big once aliases and merge keys expand"
-                    f" (over {MAX_FRONT_MATTER_VALUES} values)",
-                )
-            if height > MAX_FRONT_MATTER_DEPTH + 1:  # the root is at depth 0
-                raise _Unbounded(node.start_mark, f"front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels")
-            measured[id(node)] = (size, height)
 
 
 def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.datetime:
