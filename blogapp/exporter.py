@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from .posts import segment_problem
+
 _LINK = re.compile(r"""(?:href|src)=["']([^"']+)["']""")
 _SEEDS = ["/", "/feed.xml", "/atom.xml", "/feed.json", "/sitemap.xml", "/robots.txt", "/api/latest-posts"]
 _LOC = re.compile(r"<loc>([^<]+)</loc>")
@@ -29,6 +31,7 @@ def export_site(app: Flask, target: Path) -> list[Path]:
     client = app.test_client()
     base_url = f"{site.scheme}://{site.netloc}{prefix}/"
     queue, seen, written = deque(_SEEDS), set(_SEEDS), []
+    files: set[Path] = set()
     target = target.resolve()
     while queue:
         path = queue.popleft()
@@ -38,6 +41,9 @@ def export_site(app: Flask, target: Path) -> list[Path]:
             body = response.get_data()
             mimetype = response.mimetype
         out = _output_path(target, path, mimetype)
+        if out is None or out in files:  # never a file twice: the first URL (home, feeds) keeps it
+            continue
+        files.add(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(body)
         written.append(out)
@@ -65,8 +71,12 @@ def _links(text: str, netloc: str, prefix: str) -> list[str]:
     return found
 
 
-def _output_path(target: Path, path: str, mimetype: str) -> Path:
+def _output_path(target: Path, path: str, mimetype: str) -> Path | None:
+    """Where ``path`` is written under ``target``; None for a path no file can stand for
+    (a "." or ".." segment, a backslash or a control character)."""
     relative = unquote(path).lstrip("/")
+    if any(segment and segment_problem(segment) for segment in relative.split("/")):
+        return None
     if mimetype == "text/html":
         relative = f"{relative.rstrip('/')}/index.html".lstrip("/")
     out = (target / relative).resolve()

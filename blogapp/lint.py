@@ -30,6 +30,7 @@ def lint_posts() -> list[Warning]:
     found: list[Warning] = []
     excerpts: dict[str, list[Post]] = defaultdict(list)
     for post in sorted(posts, key=lambda p: p.source):  # the first file keeps an excerpt
+        found += [Warning(post.source, note) for note in post.notes]
         found += _files(post)
         if post.excerpt_source:
             excerpts[" ".join(post.excerpt_source.split()).casefold()].append(post)

@@ -14,13 +14,18 @@ from dataclasses import dataclass
 from dataclasses import field
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 from markupsafe import Markup
 
+from . import boundedyaml
 from . import simpleyaml
+from .markup import EXCERPT
+from .markup import READING
+from .markup import markdown_texts
 from .markup import markdown_to_text
 
 #: Fields a post cannot do without.
@@ -34,22 +39,14 @@ EXCERPT_LENGTH = 200
 #: Reading speed for "N min read": adults read prose at roughly 230 words a minute.
 WORDS_PER_MINUTE = 230
 
-#: Most values front matter may hold once aliases are expanded (a "billion laughs" would
-#: otherwise hang whatever turns it into text).
-MAX_FRONT_MATTER_VALUES = 10_000
-#: Deepest nesting of lists and mappings front matter may use.
-MAX_FRONT_MATTER_DEPTH = 50
 
 _HANDLER = YAMLHandler()
 # libyaml's loader is ~10x faster, which matters with thousands of posts, but it recurses in
 # C: deeply nested front matter (a 200 kB file of "[[[...") crashes the worker with a
 # segfault. 20,000 levels still load here, so front matter under _FAST_LIMIT characters
 # (at most that many levels) takes the fast loader; anything longer takes the pure-Python
-# one, which raises RecursionError instead, and we report it.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SAFE_LOADER = yaml.SafeLoader
+# one, which stops at the first node too many or too deep (boundedyaml).
 _FAST_LIMIT = 8 * 1024
-_LEADING_H1 = re.compile(r"\A\s*#[ \t]+(?P<text>.+?)[ \t]*#*[ \t]*(?:\r?\n|\Z)")
 
 
 class PostError(ValueError):
@@ -94,6 +91,10 @@ class SlugError(PostError):
     """The slug is unusable, or another file already claims it."""
 
 
+class FlagError(PostError):
+    """``draft`` or ``preview`` is neither true nor false."""
+
+
 @dataclass(frozen=True)
 class Author:
     name: str
@@ -124,6 +125,9 @@ class Post:
     meta: dict[str, Any] = field(default_factory=dict)
     excerpt_source: str | None = None
     render: Callable[[str], Markup] = field(default=Markup, repr=False)
+    #: What parsing left out and why (a tag that is no path segment, an image URL with another
+    #: scheme): ``check --strict`` prints these as warnings.
+    notes: tuple[str, ...] = ()
 
     @property
     def body(self) -> str:
@@ -140,12 +144,18 @@ class Post:
         """Plain-text excerpt: the front matter's, or the body's first words."""
         if self.excerpt_source:
             return markdown_to_text(self.excerpt_source)
-        return truncate_words(markdown_to_text(self.body), EXCERPT_LENGTH)
+        return self._body_text[0]
 
     @cached_property
     def word_count(self) -> int:
         """Words of prose in the body (see ``count_words``); computed once per Post."""
-        return count_words(self.body)
+        return self._body_text[1]
+
+    @cached_property
+    def _body_text(self) -> tuple[str, int]:
+        """(the body's first words as an excerpt, its words of prose), from one parse."""
+        excerpt, prose = markdown_texts(self.body, EXCERPT, READING)
+        return truncate_words(xml_safe(excerpt), EXCERPT_LENGTH), _word_count(prose)
 
     @property
     def reading_minutes(self) -> int:
@@ -184,37 +194,22 @@ def truncate_words(text: str, limit: int) -> str:
     return cut + "…"
 
 
-# Every pattern below runs in linear time on any text (a bounded or bracket-free repeat, or
-# an unclosed construct running to the end), so no post can make counting slow.
-_FENCED_CODE = re.compile(
-    r"^[ \t]*(?P<fence>`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*(?P=fence)[`~]*[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
-)
-_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-_IMAGE = re.compile(r"!\[[^\[\]\n]{0,1000}\]\([^()\n]{0,2000}\)")
-_LINK = re.compile(r"\[([^\[\]\n]{0,1000})\]\([^()\n]{0,2000}\)")
-_LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*\S.*$", re.MULTILINE)
-_BARE_URL = re.compile(r"<?https?://\S+")
 _ALNUM = re.compile(r"[^\W_]")
 
 
 def count_words(markdown: str) -> int:
-    """Words a reader reads in a markdown body, counted cheaply with regexes (no rendering).
+    """Words a reader reads in a markdown body: its prose, from markdown-it's tokens.
 
-    Fenced code blocks are left out: readers skim listings rather than read them word by
-    word, and counting every token of a long listing would double the estimate of a
-    code-heavy post. Also left out: HTML tags and comments, image syntax (alt text is not
-    read in the flow), link URLs (the link text counts) and reference definitions. A word
-    is any run of non-space characters with a letter or digit in it, so markdown
-    punctuation (``#``, ``-``, ``**``, ``|``) never counts on its own.
+    Code blocks are left out: readers skim listings rather than read them word by word, and
+    counting every token of a long listing would double the estimate of a code-heavy post.
+    Also left out: HTML tags, image alt text (not read in the flow), link URLs (the link text
+    counts) and reference definitions. A word is any run of non-space characters with a letter
+    or digit in it, so punctuation (``—``, ``|``) never counts on its own.
     """
-    text = _FENCED_CODE.sub(" ", markdown)
-    text = _HTML_COMMENT.sub(" ", text)
-    text = _IMAGE.sub(" ", text)
-    text = _LINK.sub(r"\1", text)
-    text = _LINK_DEFINITION.sub(" ", text)
-    text = _BARE_URL.sub(" ", text)
-    text = _HTML_TAG.sub(" ", text)
+    return _word_count(markdown_to_text(markdown, READING))
+
+
+def _word_count(text: str) -> int:
     return sum(1 for word in text.split() if _ALNUM.search(word))
 
 
@@ -251,33 +246,39 @@ def parse_post(
     missing = [name for name in REQUIRED_FIELDS if _blank(meta.get(name))]
     if missing:
         raise MissingFieldError(source, f"missing required field {', '.join(map(repr, missing))}")
-    title = " ".join(str(meta["title"]).split())
+    title = clean_text(str(meta["title"]))
+    if not title:
+        raise MissingFieldError(source, "missing required field 'title' (it has no printable characters)")
     body = _drop_title_heading(body, title)
     if not body or body.isspace():
         raise EmptyPostError(source, "post has no body")
+    notes: list[str] = []
+    author = _author(meta.get("author"), default_author, notes)
+    excerpt = _optional_str(meta.get("excerpt"))
     return Post(
         slug=_slug(meta.get("slug"), slug, source),
         title=title,
         date=parse_date(meta["date"], timezone, source, "date"),
         updated=_updated(meta, timezone, source),
-        author=_author(meta.get("author"), default_author),
-        tags=parse_tags(meta.get("tags")),
-        category=_optional_str(meta.get("category")),
-        cover_image=_optional_str(meta.get("coverImage")),
-        og_image=_og_image(meta.get("ogImage")),
-        draft=meta.get("draft") is True or meta.get("preview") is True,
+        author=author,
+        tags=parse_tags(meta.get("tags"), notes),
+        category=clean_text(_optional_str(meta.get("category")) or "") or None,
+        cover_image=image_url(meta.get("coverImage"), "coverImage", notes),
+        og_image=image_url(_og_image(meta.get("ogImage")), "ogImage", notes),
+        draft=_hidden(meta, source),
         load_body=load_body or functools.partial(str, body),
         source=source,
-        meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
-        excerpt_source=_optional_str(meta.get("excerpt")),
+        meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS and k.casefold() not in HIDING_FLAGS},
+        excerpt_source=excerpt and xml_safe(excerpt),
         render=render,
+        notes=tuple(notes),
     )
 
 
 def opens_with_title(text: str, title: str) -> bool:
     """True when a post file's body opens with ``# <title>`` (which the page drops)."""
-    match = _LEADING_H1.match(extract_body(text, ""))
-    return bool(match) and _comparable(match["text"]) == _comparable(title)
+    heading = _leading_h1(extract_body(text, ""))
+    return heading is not None and _comparable(heading[0]) == _comparable(title)
 
 
 def extract_body(text: str, title: str) -> str:
@@ -304,54 +305,26 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
         raise FrontMatterError(source, "front matter is not closed by a '---' line", 1) from None
     short = len(front) < _FAST_LIMIT
     meta = simpleyaml.load(front) if short else None
-    simple = meta is not None  # no aliases, two levels at most: nothing to explode
-    try:
-        if not simple:
-            meta = yaml.load(front, Loader=_FAST_LOADER if short else _SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = leading_lines + text[: start.end()].count("\n") + mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FrontMatterError(source, f"front matter is not valid YAML: {problem}", line) from None
-    except Exception as exc:
-        # The safe loader runs none of our code, so whatever else it raises is about the text:
-        # ValueError for "2024-13-01", AttributeError for "!!timestamp soon", RecursionError...
-        raise FrontMatterError(source, f"front matter has a bad value: {exc}") from None
+    if meta is None:  # not the simple shape: anchors, merge keys, nesting... for PyYAML
+        try:
+            meta = boundedyaml.load(front, boundedyaml.FAST_LOADER if short else boundedyaml.SAFE_LOADER)
+        except (yaml.YAMLError, boundedyaml.Unbounded) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = leading_lines + text[: start.end()].count("\n") + mark.line + 1 if mark else None
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            if isinstance(exc, boundedyaml.Unbounded):
+                raise FrontMatterError(source, problem, line) from None
+            raise FrontMatterError(source, f"front matter is not valid YAML: {problem}", line) from None
+        except Exception as exc:
+            # The safe loader runs none of our code, so whatever else it raises is about the
+            # text: ValueError for "2024-13-01", AttributeError for "!!timestamp soon",
+            # RecursionError...
+            raise FrontMatterError(source, f"front matter has a bad value: {exc}") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise FrontMatterError(source, f"front matter must be a mapping, got {type(meta).__name__}")
-    if not simple and _may_explode(front) and _count_values(meta) > MAX_FRONT_MATTER_VALUES:
-        raise FrontMatterError(
-            source,
-            "front matter is too big once aliases expand, or nests too deep",
-        )
     return {str(k): v for k, v in meta.items()}, body.strip("\n")
-
-
-def _may_explode(front: str) -> bool:
-    """Cheap test: only aliases, or long or bracket-heavy front matter, can nest or expand."""
-    return "*" in front or len(front) > 2048 or front.count("[") + front.count("{") > 20
-
-
-def _count_values(value: Any) -> int:
-    """Count values as if aliases were copies, stopping just past the limit (and on cycles).
-
-    Nesting deeper than MAX_FRONT_MATTER_DEPTH counts as over the limit: no real front
-    matter nests that deep, and such values would trouble every later consumer.
-    """
-    count, stack = 0, [(value, 0)]
-    while stack and count <= MAX_FRONT_MATTER_VALUES:
-        item, depth = stack.pop()
-        count += 1
-        if depth > MAX_FRONT_MATTER_DEPTH:
-            return MAX_FRONT_MATTER_VALUES + 1
-        if isinstance(item, dict):
-            stack.extend((k, depth + 1) for k in item)
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend((v, depth + 1) for v in item)
-    return count
 
 
 def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.datetime:
@@ -378,8 +351,10 @@ def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.dat
     return value
 
 
-def parse_tags(value: Any) -> tuple[str, ...]:
-    """Tags from a list or a comma-separated string: trimmed, de-duplicated, '/' made '-'."""
+def parse_tags(value: Any, notes: list[str] | None = None) -> tuple[str, ...]:
+    """Tags from a list or a comma-separated string: trimmed, de-duplicated, '/' and '\\'
+    made '-', control characters made spaces. A tag that cannot be a URL path segment
+    ("." or "..") is left out, with a note in ``notes``."""
     if value is None:
         return ()
     items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
@@ -387,10 +362,100 @@ def parse_tags(value: Any) -> tuple[str, ...]:
     for item in items:
         if item is None or isinstance(item, dict | list):
             continue
-        tag = " ".join(str(item).replace("/", "-").split())
+        tag = clean_text(str(item).replace("/", "-").replace("\\", "-"))
+        if tag in (".", ".."):
+            if notes is not None:
+                notes.append(f"tag {tag!r} left out: it cannot be a URL path segment")
+            continue
         if tag:
             tags.setdefault(tag.casefold(), tag)
     return tuple(tags.values())
+
+
+# -- text and URLs that go into HTML, XML and file names ------------------------------------
+
+#: What XML 1.0 cannot carry (C0 controls but tab, LF and CR; lone surrogates; U+FFFE/U+FFFF).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Control characters (C0, DEL, C1) and lone surrogates: no URL or file name may hold them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (feeds, sitemap and SVG stay
+    well-formed whatever a post holds)."""
+    return _XML_INVALID.sub("", text)
+
+
+def clean_text(text: str) -> str:
+    """One line of display text (title, tag, name): control characters become spaces, runs of
+    whitespace one space, and what XML cannot carry goes."""
+    return " ".join(xml_safe(_CONTROL.sub(" ", text)).split())
+
+
+def segment_problem(value: str) -> str | None:
+    """Why ``value`` cannot be one URL path segment (nor one file name in an export), or None."""
+    if not value.strip():
+        return "is empty"
+    if value in (".", ".."):
+        return "is '.' or '..'"
+    if "/" in value or "\\" in value:
+        return "contains '/' or '\\'"
+    if _CONTROL.search(value):
+        return "contains a control character"
+    return None
+
+
+def image_url(value: Any, name: str, notes: list[str] | None = None) -> str | None:
+    """An image given in front matter, if it is an http(s) URL or a path; else None, with a
+    note in ``notes``.
+
+    Left out: any other scheme (``javascript:``, ``data:``, ``file:``...), protocol-relative
+    URLs (``//host/x``), and any value with a backslash (browsers read ``/\\host`` as
+    ``//host``) or a control character (they drop tabs and newlines inside a scheme).
+    """
+    text = _optional_str(value)
+    if text is None:
+        return None
+    scheme = _SCHEME.match(text)
+    if _CONTROL.search(text) or "\\" in text or text.startswith("//"):
+        reason = "it is not a plain http(s) URL or path"
+    elif scheme is None or (scheme[0].lower() in ("http:", "https:") and urlsplit(text).netloc):
+        return text
+    else:
+        reason = "only http(s) URLs and paths are used"
+    if notes is not None:
+        notes.append(f"{name} {text!r} left out: {reason}")
+    return None
+
+
+#: Flags that hide a post, matched whatever their case (``Draft:`` hides too).
+HIDING_FLAGS = frozenset({"draft", "preview"})
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0", ""})
+
+
+def _hidden(meta: dict[str, Any], source: str) -> bool:
+    """True when any ``draft``/``preview`` key (any case) says so, as the author meant it:
+    YAML's booleans, 1/0, and "true"/"yes"/"on"/"1" or "false"/"no"/"off"/"0" as text.
+
+    :raise FlagError: for any other value, so a typo never publishes a draft.
+    """
+    hidden = False
+    for key, value in meta.items():
+        if key.casefold() in HIDING_FLAGS:
+            hidden = _flag(key, value, source) or hidden
+    return hidden
+
+
+def _flag(key: str, value: Any, source: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().casefold() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().casefold() in _TRUE_WORDS
+    raise FlagError(source, f"{key} must be true or false, got {value!r}")
 
 
 def _updated(meta: dict[str, Any], timezone: ZoneInfo, source: str) -> dt.datetime | None:
@@ -402,16 +467,19 @@ def _updated(meta: dict[str, Any], timezone: ZoneInfo, source: str) -> dt.dateti
 
 def _slug(override: Any, default: str, source: str) -> str:
     slug = default if _blank(override) else str(override).strip()
-    if "/" in slug or slug in (".", ".."):
-        raise SlugError(source, f"slug may not contain '/' or be '.' or '..': {slug!r}")
+    problem = segment_problem(slug)
+    if problem:
+        raise SlugError(source, f"slug {problem}, so it cannot be a URL path segment: {slug!r}")
     return normalize_slug(slug)
 
 
-def _author(value: Any, default: str) -> Author:
+def _author(value: Any, default: str, notes: list[str]) -> Author:
     if isinstance(value, dict) and not _blank(value.get("name")):
-        return Author(str(value["name"]).strip(), _optional_str(value.get("picture")))
-    if isinstance(value, str) and value.strip():
-        return Author(value.strip())
+        name = clean_text(str(value["name"]))
+        if name:
+            return Author(name, image_url(value.get("picture"), "author picture", notes))
+    elif isinstance(value, str) and clean_text(value):
+        return Author(clean_text(value))
     return Author(default)
 
 
@@ -433,10 +501,27 @@ def _blank(value: Any) -> bool:
 
 def _drop_title_heading(body: str, title: str) -> str:
     """Drop a leading ``# Heading`` that only repeats the title (the page shows it as h1)."""
-    match = _LEADING_H1.match(body)
-    if match and _comparable(match["text"]) == _comparable(title):
-        return body[match.end() :].lstrip("\n")
+    heading = _leading_h1(body)
+    if heading and _comparable(heading[0]) == _comparable(title):
+        return body[heading[1] :].lstrip("\n")
     return body
+
+
+def _leading_h1(body: str) -> tuple[str, int] | None:
+    """(text, end offset) of an ATX ``# Heading`` opening ``body`` (after blank space), or None.
+
+    String methods, not a regex: a pattern with a lazy text and an optional closing "#" run
+    backtracks without end on a first line of thousands of "#" or spaces.
+    """
+    text = body.lstrip()
+    start = len(body) - len(text)
+    newline = text.find("\n")
+    end = start + (len(text) if newline < 0 else newline + 1)
+    line = text if newline < 0 else text[:newline]
+    if not line.startswith("#") or line[1:2] not in (" ", "\t"):
+        return None
+    words = line[1:].strip(" \t\r").rstrip("#").rstrip(" \t")  # the closing "#" run is no text
+    return (words, end) if words else None
 
 
 def _comparable(text: str) -> str:

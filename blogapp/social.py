@@ -28,6 +28,9 @@ _MARGIN = 80
 #: Title sizes tried in turn until the title fits in _MAX_LINES lines.
 _TITLE_SIZES = (76, 68, 60, 52)
 _MAX_LINES = 4
+#: Title characters considered: four lines of the narrowest glyphs at the smallest size hold
+#: fewer (about 350), so longer titles end in an ellipsis either way.
+_MAX_TITLE_CHARS = 400
 _SITE_SIZE = 30
 
 
@@ -49,8 +52,16 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:
-    """Greedy word wrap by rendered width; a word wider than a line is cut by characters."""
+def _wrap(
+    text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int, limit: int = _MAX_LINES
+) -> list[str]:
+    """Greedy word wrap by rendered width; a word wider than a line is cut by characters.
+
+    Stops once ``limit + 1`` lines are known (the caller shows ``limit`` and needs only to know
+    there are more), and cuts long words at the longest prefix that fits, found by bisection:
+    the work is bounded whatever the text (a 3,000-character word is cut in a few dozen
+    measurements, not millions).
+    """
     lines: list[str] = []
     line = ""
     for word in text.split():
@@ -60,20 +71,33 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: 
             continue
         if line:
             lines.append(line)
-        while font.getlength(word) > width and len(word) > 1:
-            cut = len(word)
-            while cut > 1 and font.getlength(word[:cut]) > width:
-                cut -= 1
+        while len(lines) <= limit and len(word) > 1 and font.getlength(word) > width:
+            cut = _fitting_prefix(word, font, width)
             lines.append(word[:cut])
             word = word[cut:]
         line = word
+        if len(lines) > limit:
+            return lines
     if line:
         lines.append(line)
     return lines
 
 
+def _fitting_prefix(word: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> int:
+    """Length of the longest prefix of ``word`` no wider than ``width`` (at least 1)."""
+    low, high = 1, len(word)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if font.getlength(word[:middle]) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def _fit_title(title: str, width: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, list[str], int]:
     """The largest title size whose wrapped lines fit; the last size is cut with an ellipsis."""
+    title = title[:_MAX_TITLE_CHARS]
     for size in _TITLE_SIZES:
         font = _font(size)
         lines = _wrap(title, font, width)
@@ -114,7 +138,7 @@ def render_card(title: str, seed: str, site_title: str, byline: Sequence[str] = 
     draw.rectangle((_MARGIN, footer_top - 28, _MARGIN + 72, footer_top - 22), fill=(255, 255, 255))
     small = _font(_SITE_SIZE)
     footer = "  ·  ".join([site_title, *[part for part in byline if part]])
-    footer_lines = _wrap(footer, small, width)[:1] or [""]
+    footer_lines = _wrap(footer[:_MAX_TITLE_CHARS], small, width, limit=1)[:1] or [""]
     draw.text((_MARGIN, footer_top), footer_lines[0], font=small, fill=(232, 234, 240))
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False, compress_level=6)

@@ -3,7 +3,8 @@ holds and whatever URL a client asks for, the blog answers in the one way it pro
 
 - Loader: any file in the posts folder becomes a Post or a PostError naming the file with a
   reason; nothing else escapes (no other exception, no hang), and a file that becomes a Post
-  renders its page, the home page and the feeds without a 5xx.
+  renders its page, the home page and the feeds without a 5xx. Front matter includes billion
+  laughs and merge-key bombs; bodies include single lines of repeated syntax tens of KB long.
 - Renderer: without BLOG_TRUST_HTML, rendered HTML has no script, iframe, object or embed, no
   event-handler attribute, no ``javascript:``-like URL (decoded, whitespace tricks removed) and
   no ``style`` other than ``text-align`` -- checked on the parsed HTML, not on substrings.
@@ -45,11 +46,15 @@ from werkzeug.test import run_wsgi_app
 from blogapp import content
 from blogapp import create_app
 from blogapp import markup
+from blogapp import search
 from blogapp.posts import Post
 from blogapp.posts import PostError
+from blogapp.posts import count_words
 from blogapp.posts import parse_post
 
 from .conftest import DATA
+from .test_hostile_content import merge_bomb
+from .test_hostile_content import within
 
 #: FUZZ_SCALE=20 runs twenty times the examples, for a longer local session.
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
@@ -255,6 +260,26 @@ def billion_laughs(draw: st.DrawFn) -> list[str]:
 
 
 @st.composite
+def merge_keys(draw: st.DrawFn) -> list[str]:
+    """Anchors merged into mappings (``<<:``), flow or block, single or repeated, to any depth:
+    PyYAML copies merged pairs, so a repeated merge doubles at each level."""
+    depth = draw(st.integers(min_value=1, max_value=45))
+    width = draw(st.integers(min_value=1, max_value=3))
+    block = draw(st.booleans())
+    lines = ["m0: &m0 {k: v, " + draw(st.sampled_from(["t: T", "x: [1, 2]", "y: {z: 1}"])) + "}"]
+    for i in range(1, depth + 1):
+        merged = ", ".join([f"*m{i - 1}"] * width)
+        merged = f"[{merged}]" if width > 1 or draw(st.booleans()) else merged
+        if block:
+            lines.append(f"m{i}: &m{i}\n  <<: {merged}\n  k{i}: v")
+        else:
+            lines.append(f"m{i}: &m{i} {{<<: {merged}, k{i}: v}}")
+    target = draw(st.sampled_from(["extra", "author", "tags", "title"]))
+    lines.append(f"{target}: *m{depth}" if draw(st.booleans()) else f"{target}: {{<<: *m{depth}}}")
+    return lines
+
+
+@st.composite
 def block_nesting(draw: st.DrawFn) -> list[str]:
     """Block-style mappings nested by indentation."""
     depth = draw(st.integers(min_value=1, max_value=120))
@@ -283,12 +308,15 @@ def field_lines(draw: st.DrawFn) -> list[str]:
 
 @st.composite
 def front_matter(draw: st.DrawFn) -> list[str]:
-    kind = draw(st.sampled_from(["fields"] * 8 + ["laughs", "nested", "block", "huge", "non-mapping", "text"]))
+    kinds = ["fields"] * 8 + ["laughs", "merges", "nested", "block", "huge", "non-mapping", "text"]
+    kind = draw(st.sampled_from(kinds))
     if kind == "fields":
         return draw(field_lines())
     base = ['title: "T"', "date: 2024-01-01"] if draw(st.booleans()) else []
     if kind == "laughs":
         return base + draw(billion_laughs())
+    if kind == "merges":
+        return base + draw(merge_keys())
     if kind == "nested":
         return [*base, f"{draw(st.sampled_from(['tags', 'title', 'author', 'x']))}: {draw(nested_value())}"]
     if kind == "block":
@@ -446,6 +474,19 @@ def markdown_documents(draw: st.DrawFn) -> str:
     return text
 
 
+#: Characters of markdown (and HTML) syntax, for bodies made of one unit repeated on one line.
+SYNTAX_UNITS = [*"[]()!<>`*_~#-|^:&;\\\"'= \ta1", "<!--", "-->", "<script>", "http:", "](", "[^", "```", "\n"]
+
+
+@st.composite
+def long_lines(draw: st.DrawFn) -> str:
+    """One unit of syntax repeated on a single line up to tens of kilobytes: where a pattern
+    that scans ahead from every opener turns quadratic."""
+    unit = "".join(draw(st.lists(st.sampled_from(SYNTAX_UNITS), min_size=1, max_size=4)))
+    size = draw(st.sampled_from([1_000, 10_000, 40_000]))
+    return draw(st.sampled_from(["", "# ", "x\n", "> "])) + unit * (size // len(unit) + 1)
+
+
 # -- whole files ---------------------------------------------------------------------------------
 
 INVALID_UTF8 = [b"\xff", b"\xfe\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\xe2\x82", b"\xc0\xaf"]
@@ -459,7 +500,7 @@ def post_files(draw: st.DrawFn) -> bytes:
     if shape == "binary":
         return draw(st.binary(max_size=200))
     front = "\n".join(draw(front_matter()))
-    body = draw(markdown_documents())
+    body = draw(st.one_of(markdown_documents(), markdown_documents(), markdown_documents(), long_lines()))
     if shape == "sound":
         bom = draw(st.sampled_from(["", "\ufeff"]))
         text = f"{bom}---\n{front}\n---\n{body or 'Body.'}"
@@ -518,13 +559,15 @@ def site(tmp_path_factory):
 @example(data=b"---\ntitle: T\ndate: 2024-01-01\n---\nBo\x00dy\n")
 @example(data=b"---\ntitle: !!python/object/apply:os.system ['false']\ndate: 2024-01-01\n---\nx\n")
 @example(data=b"---\ntitle: T\ndate: 2024-01-01\n---\n---\nmore\n---\n")
+@example(data=f"---\ntitle: T\ndate: 2024-01-01\n{merge_bomb()}\n---\nx\n".encode())
+@example(data=b"---\ntitle: T\ndate: 2024-01-01\n---\n" + b"![" * 20_000)
 def test_any_file_becomes_a_post_or_a_named_error(site, data):
     app, posts, counter = site
     for old in posts.iterdir():
         old.unlink()
     path = posts / f"fuzz-{next(counter)}.md"  # a new name: never a stale memo entry
     path.write_bytes(data)
-    with app.app_context():
+    with within(30), app.app_context():  # a hang (a merge-key bomb) fails instead of waiting
         snapshot = content.get_store().snapshot()
         content.get_posts()
         content.invalid_posts()
@@ -753,6 +796,31 @@ def test_rendered_markdown_is_safe(text):
     if with_toc is not None:  # the post page's renderer (heading permalinks)
         assert_safe_html(str(with_toc(text, trust_html=False).html))
     markup.markdown_to_text(text)
+
+
+@settings(FUZZ, max_examples=int(40 * SCALE))
+@given(text=long_lines())
+@example(text="[" * 40_000)
+@example(text="`" * 40_000)
+@example(text="# a" + "#" * 40_000 + "x")
+def test_long_lines_take_linear_time(text):
+    """Search text, word counts, excerpts and the repeated-title check of a 40 KB line finish
+    in a time only linear work allows (quadratic patterns took minutes on such lines)."""
+    with within(20):
+        search.strip_markdown(text)
+        count_words(text)
+        markup.markdown_to_text(text)
+        try:
+            parse_post(
+                f"---\ntitle: T\ndate: 2024-01-01\n---\n{text}",
+                "f.md",
+                str,
+                slug="f",
+                timezone=dt.UTC,
+                default_author="A",
+            )
+        except PostError as error:  # a body of blank space is no post: fine, if it says so
+            assert error.reason == "post has no body"
 
 
 @pytest.mark.parametrize("vector", XSS_VECTORS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
-import re
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -19,6 +18,7 @@ from .. import content
 from ..pagecache import cacheable
 from ..posts import Post
 from ..posts import newest_change
+from ..posts import xml_safe
 from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import absolutize_urls
@@ -32,13 +32,12 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSON_TYPE = "application/feed+json; charset=utf-8"
-#: Characters XML 1.0 forbids; a stray one in a post must not break the feed.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def xml_text(value: str) -> str:
-    """Drop characters that XML 1.0 cannot carry."""
-    return _XML_ILLEGAL.sub("", value)
+    """Drop characters that XML 1.0 cannot carry (posts.py cleans front matter already; this
+    guards whatever else reaches a feed: ids, rendered bodies, settings)."""
+    return xml_safe(value)
 
 
 def _selection(tag: str | None) -> tuple[str | None, list[Post]]:
@@ -54,7 +53,7 @@ def _selection(tag: str | None) -> tuple[str | None, list[Post]]:
 
 def entry_id(post: Post) -> str:
     """Stable id: the front matter's ``id:`` if given (a renamed post keeps it), else the permalink."""
-    return str(post.meta.get("id") or absolute_url("pages.post", slug=post.slug))
+    return xml_text(str(post.meta.get("id") or absolute_url("pages.post", slug=post.slug)))
 
 
 def entry_html(post: Post) -> str:

@@ -31,6 +31,7 @@ from ..markup import Heading
 from ..markup import render_markdown_with_toc
 from ..pagecache import cacheable
 from ..posts import Post
+from ..posts import xml_safe
 from ..social import gradient_hues
 from ..social import image_size
 from ..social import render_card
@@ -312,10 +313,15 @@ def card(slug: str) -> Response:
     return Response(png, mimetype="image/png")
 
 
+#: The most title characters the placeholder wraps: four lines of 26 show far fewer.
+_PLACEHOLDER_CHARS = 4 * 26 * 2
+
+
 def render_placeholder(title: str, seed: str, site_title: str) -> str:
     """SVG cover art: a two-colour gradient picked from ``seed`` with the title set on it."""
     hue1, hue2 = gradient_hues(seed)
-    lines = textwrap.wrap(title, 26)[:4] or [""]
+    title, site_title = xml_safe(title), xml_safe(site_title)  # an SVG is XML: no stray control character
+    lines = textwrap.wrap(title[:_PLACEHOLDER_CHARS], 26)[:4] or [""]
     top = 315 - (len(lines) - 1) * 38
     text = "".join(f'<tspan x="80" y="{top + i * 76}">{escape(line)}</tspan>' for i, line in enumerate(lines))
     return (
