@@ -142,7 +142,8 @@ class QueryRules:
 
 
 def canonical_query(query: str, kept: frozenset[str]) -> str:
-    """The first value of each parameter in ``kept``, sorted by name, percent-encoded.
+    """The first value of each parameter in ``kept``, sorted by name, percent-encoded; a blank
+    first value counts as absent (``?q=&page=`` is the page without parameters, as views read it).
 
     ``query`` is QUERY_STRING as WSGI gives it (bytes as latin-1); values are read as
     Werkzeug reads ``request.args`` (UTF-8, invalid bytes kept percent-encoded)."""
@@ -153,4 +154,4 @@ def canonical_query(query: str, kept: frozenset[str]) -> str:
     for name, value in parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"):
         if name in kept and name not in first:
             first[name] = value
-    return urlencode(sorted(first.items()), quote_via=quote)
+    return urlencode(sorted((k, v) for k, v in first.items() if v), quote_via=quote)

@@ -970,7 +970,8 @@ def test_search_answers_any_spelling_from_one_entry(http_app, words, page, extra
     canonical = urlencode(kept)
     status, _, first = call_page(http_app, "/search", canonical)
     junk = [(name, value) for name, value in extra if name not in ("q", "page")]
-    later = [(name, value) for name, value in extra if name in ("q", "page")]  # after the first: ignored
+    # After the first: ignored (a page given only later would be that page, not this one).
+    later = [(name, value) for name, value in extra if name in dict(kept)]
     spelled = junk + kept
     seed.shuffle(spelled)  # anywhere among the junk, q before or after page
     spelled += later

@@ -191,6 +191,7 @@ def test_canonical_query_normalises_order_duplicates_and_encoding():
     assert cachekey.canonical_query("page=2&q=a+b&x=1&q=c", kept) == "page=2&q=a%20b"
     assert cachekey.canonical_query("q=a%20b&page=2", kept) == "page=2&q=a%20b"
     assert cachekey.canonical_query("utm_source=x", kept) == ""
+    assert cachekey.canonical_query("q=&page=&q=a", kept) == ""  # the first counts; blank is absent
     assert cachekey.canonical_query("q=%ff%00caf\u00c3\u00a9", kept) == "q=%25FF%00caf%C3%A9"
     assert cachekey.canonical_query("anything", frozenset()) == ""
 
