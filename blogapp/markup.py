@@ -193,6 +193,36 @@ def _footnote_block_open(self: Any, tokens: list, idx: int, options: Any, env: A
     )
 
 
+#: More unmatched ``[`` than this in one paragraph (never prose, only hostile or broken
+#: files) and its brackets are taken literally: markdown-it-py looks for each label's end
+#: to the end of the paragraph, so time grows with the square of such a run.
+MAX_BRACKETS = 500
+
+
+def _defuse_brackets(state: StateCore) -> None:
+    """Before inline parsing: escape every ``[`` of a paragraph that has more than
+    MAX_BRACKETS of them, so links and images there are text (shown as written)."""
+    for token in state.tokens:
+        if token.type == "inline" and token.content.count("[") > MAX_BRACKETS:
+            token.content = _escape_brackets(token.content)
+
+
+def _escape_brackets(text: str) -> str:
+    """Backslash every ``[`` that is not escaped already (in linear time)."""
+    parts = text.split("[")
+    out = []
+    for part in parts[:-1]:
+        backslashes = len(part) - len(part.rstrip("\\"))
+        out.append(part + ("[" if backslashes % 2 else "\\["))
+    out.append(parts[-1])
+    return "".join(out)
+
+
+def _guard(md: MarkdownIt) -> MarkdownIt:
+    md.core.ruler.before("inline", "defuse_brackets", _defuse_brackets)
+    return md
+
+
 def _new_renderer() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "linkify": True, "highlight": _highlight})
     md.enable(["table", "strikethrough", "linkify"])
@@ -206,7 +236,7 @@ def _new_renderer() -> MarkdownIt:
     md.add_render_rule("table_open", _table_open)
     md.add_render_rule("table_close", _table_close)
     md.add_render_rule("footnote_block_open", _footnote_block_open)
-    return md
+    return _guard(md)
 
 
 _local = threading.local()
@@ -278,7 +308,7 @@ def _new_text_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True})
     md.enable(["table", "strikethrough"])
     md.use(footnote_plugin)
-    return md
+    return _guard(md)
 
 
 def _text_parser() -> MarkdownIt:
