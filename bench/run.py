@@ -51,7 +51,7 @@ COMPRESSED = {"Accept-Encoding": "gzip, br"}
 #: Environment the blog reads: cleared so every server runs with the defaults plus ours.
 _APP_ENV_PREFIXES = ("FLASK_", "SCRIPT_NAME")
 #: gunicorn.conf.py knobs: kept (and printed) when set, since they are deployment choices.
-_GUNICORN_ENV = ("WEB_CONCURRENCY", "GUNICORN_THREADS")
+_GUNICORN_ENV = ("WEB_CONCURRENCY", "GUNICORN_WORKER_CONNECTIONS")
 TARGET_N = 10_000
 #: A wrk run during which other processes used more than this % of the CPUs is repeated.
 DISTURBED_PCT = 10.0
@@ -873,7 +873,8 @@ def machine() -> dict[str, str]:
 def gunicorn_settings() -> str:
     conf = gunicorn_conf()
     preload = "preload_app" if conf.get("preload_app") else "no preload"
-    return f"{conf['workers']} {conf['worker_class']} workers x {conf['threads']} threads, {preload} (gunicorn.conf.py)"
+    per_worker = f"{conf['threads']} threads" if "threads" in conf else f"{conf['worker_connections']} connections"
+    return f"{conf['workers']} {conf['worker_class']} workers x {per_worker}, {preload} (gunicorn.conf.py)"
 
 
 def _ms_list(values: list[float]) -> str:

@@ -1,0 +1,130 @@
+"""Hostile clients at the server's edge: slow clients, forged proxy headers, hidden static
+files, large public files. Real gunicorn (tests/servers.py) wherever the behaviour is HTTP's."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import threading
+import time
+
+import pytest
+
+from .htmlutil import Page
+from .servers import Server
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = Server(tmp_path)
+    yield srv
+    srv.stop()
+
+
+def _request(
+    port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET", timeout: float = 10
+) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+# -- slow clients (item 2) -------------------------------------------------------------------
+
+
+class SlowClients:
+    """``count`` connections that send part of a request head, then one byte a second, until
+    closed (at the latest after ``limit`` seconds)."""
+
+    def __init__(self, port: int, count: int, limit: float = 30) -> None:
+        self.socks = []
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            self.socks.append(sock)
+        self.limit = limit
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._trickle, daemon=True)
+        self._thread.start()
+
+    def _trickle(self) -> None:
+        deadline = time.monotonic() + self.limit
+        while not self._stop.wait(1.0) and time.monotonic() < deadline:
+            for sock in self.socks:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"x")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for sock in self.socks:
+            sock.close()
+
+
+def test_slow_clients_do_not_starve_anyone(server):
+    """40 clients trickling their request heads; every normal request is still answered
+    (a 2 s bound each, where the threaded workers of old never answered some of them)."""
+    slow = SlowClients(server.port, 40)
+    try:
+        time.sleep(0.5)  # every slow connection accepted and holding whatever it holds
+        outcomes = []
+        for i in range(20):
+            path = "/healthz" if i % 2 else "/posts/hello-world"
+            try:
+                outcomes.append((path, _request(server.port, path, timeout=2)[0]))
+            except OSError as exc:
+                outcomes.append((path, type(exc).__name__))
+    finally:
+        slow.close()
+    assert all(status == 200 for _, status in outcomes), outcomes
+
+
+def test_a_request_head_trickled_in_is_cut_off(server):
+    """A client that never finishes its request head is disconnected (gunicorn.conf.py's
+    keepalive bounds the head), instead of being held forever."""
+    slow = SlowClients(server.port, 1, limit=20)
+    sock = slow.socks[0]
+    started = time.monotonic()
+    try:
+        sock.settimeout(20)
+        with contextlib.suppress(ConnectionResetError):
+            while sock.recv(4096):  # an error page, then the end of the connection
+                pass
+        held = time.monotonic() - started
+    finally:
+        slow.close()
+    assert held < 15, f"a trickling client was held {held:.1f}s"
+
+
+# -- forwarded headers gunicorn must not trust (item 17) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Forwarded-Proto": "https"}, {"X-Forwarded-Ssl": "on"}, {"X-Forwarded-Protocol": "ssl"}],
+    ids=["proto", "ssl", "protocol"],
+)
+def test_forged_scheme_headers_are_ignored_without_a_trusted_proxy(server, headers):
+    status, _, body = _request(server.port, "/posts/hello-world", headers)
+    assert status == 200
+    page = Page(body)
+    assert page.link("canonical") == f"http://127.0.0.1:{server.port}/posts/hello-world"
+    assert b"https://127.0.0.1" not in body
+
+
+def test_a_script_name_header_changes_nothing(server):
+    status, _, body = _request(server.port, "/posts/hello-world", {"SCRIPT_NAME": "/evil"})
+    assert status == 200
+    assert b"/evil" not in body
+    # A path that starts with the forged value is not under a prefix: it is just unknown.
+    status, _, body = _request(server.port, "/evil/posts/hello-world", {"SCRIPT_NAME": "/evil"})
+    assert status == 404
+    assert b'href="/evil' not in body
