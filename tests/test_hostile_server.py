@@ -128,3 +128,67 @@ def test_a_script_name_header_changes_nothing(server):
     status, _, body = _request(server.port, "/evil/posts/hello-world", {"SCRIPT_NAME": "/evil"})
     assert status == 404
     assert b'href="/evil' not in body
+
+
+def test_a_path_outside_the_mount_prefix_is_a_404(tmp_path):
+    srv = Server(tmp_path, env={"SCRIPT_NAME": "/blog"})
+    try:
+        assert srv.get("/blog/healthz")[0] == 200
+        for path in ("/healthz", "/", "/blogx/healthz", "/posts/hello-world"):
+            assert srv.get(path)[0] == 404, path
+        status, _, body = _request(srv.port, "/blog/posts/hello-world", {"SCRIPT_NAME": "/other"})
+        assert status == 200
+        assert b'href="/blog/posts/' in body and b"/other" not in body
+    finally:
+        srv.stop()
+
+
+# -- X-Forwarded-Prefix (item 7) ------------------------------------------------------------
+
+HOSTILE_PREFIXES = ["//evil.com", "https://evil.com", "/\\evil.com", "//evil.com/blog", "/a/../..", "/x y"]
+
+
+@pytest.mark.parametrize("prefix", HOSTILE_PREFIXES)
+def test_a_forwarded_prefix_that_is_not_a_path_is_refused(tmp_path, prefix):
+    srv = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1"})
+    try:
+        for path in ("/page/1", "/posts/hello-world", "/", "/healthz"):
+            status, headers, body = _request(srv.port, path, {"X-Forwarded-Prefix": prefix})
+            assert status == 400, (path, status, headers.get("Location"))
+            assert "Location" not in headers
+            assert b"evil" not in body
+    finally:
+        srv.stop()
+
+
+def test_a_plain_forwarded_prefix_still_mounts_the_blog(tmp_path):
+    srv = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1"})
+    try:
+        status, headers, _ = _request(srv.port, "/page/1", {"X-Forwarded-Prefix": "/blog"})
+        assert status == 301 and headers["Location"] == "/blog/"
+        status, _, body = _request(srv.port, "/posts/hello-world", {"X-Forwarded-Prefix": "/blog"})
+        assert status == 200
+        page = Page(body)
+        assert page.link("canonical") == f"http://127.0.0.1:{srv.port}/blog/posts/hello-world"
+        assert all(s["src"].startswith("/blog/static/") for s in page.find_all("script") if s.get("src"))
+    finally:
+        srv.stop()
+
+
+def test_with_a_site_url_no_header_changes_the_prefix(tmp_path):
+    srv = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1", "FLASK_BLOG_SITE_URL": "https://example.com/blog"})
+    try:
+        for prefix in ("//evil.com", "/other", ""):
+            status, headers, _ = _request(srv.port, "/page/1", {"X-Forwarded-Prefix": prefix})
+            assert status == 301 and headers["Location"] == "/blog/", prefix
+            status, _, body = _request(srv.port, "/posts/hello-world", {"X-Forwarded-Prefix": prefix})
+            assert status == 200
+            assert b"evil" not in body and b"/other" not in body
+            page = Page(body)
+            assert page.link("canonical") == "https://example.com/blog/posts/hello-world"
+            scripts = [s["src"] for s in page.find_all("script") if s.get("src")]
+            styles = [link["href"] for link in page.find_all("link", rel="stylesheet")]
+            assert scripts and styles
+            assert all(url.startswith("/blog/static/") for url in scripts + styles), scripts + styles
+    finally:
+        srv.stop()
