@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
+import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from blogapp import create_app
+
+from .conftest import DATA
 from .htmlutil import Page
 from .servers import Server
 
@@ -192,3 +198,135 @@ def test_with_a_site_url_no_header_changes_the_prefix(tmp_path):
             assert all(url.startswith("/blog/static/") for url in scripts + styles), scripts + styles
     finally:
         srv.stop()
+
+
+# -- Flask's static route under the public-file rules (item 8) ----------------------------------
+
+
+@pytest.fixture
+def static_client(config, tmp_path):
+    """An app whose static folder holds hidden files and symlinks leading outside it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("SECRET")
+    folder = tmp_path / "static"
+    (folder / "css").mkdir(parents=True)
+    (folder / "css" / "ok.css").write_text("body{}")
+    (folder / ".env").write_text("SECRET=1")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config").write_text("[core] SECRET")
+    (folder / "css" / ".hidden.css").write_text("SECRET")
+    (folder / "leak.txt").symlink_to(outside / "secret.txt")
+    (folder / "out").symlink_to(outside, target_is_directory=True)
+    app = create_app(config)
+    app.static_folder = str(folder)
+    return app.test_client()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/.env",
+        "/static/.git/config",
+        "/static/css/.hidden.css",
+        "/static/leak.txt",
+        "/static/out/secret.txt",
+        "/static/css/../.env",
+        "/static/%2e%2e/outside/secret.txt",
+        "/static/css/..%2f..%2foutside%2fsecret.txt",
+    ],
+)
+def test_the_static_route_serves_no_hidden_file_and_nothing_outside(static_client, path):
+    response = static_client.get(path)
+    assert response.status_code == 404, path
+    assert b"SECRET" not in response.data
+
+
+def test_the_static_route_still_serves_its_files(static_client):
+    response = static_client.get("/static/css/ok.css")
+    assert response.status_code == 200 and response.data == b"body{}"
+
+
+def test_static_urls_in_pages_still_work(server):
+    status, _, body = _request(server.port, "/posts/hello-world")
+    assert status == 200
+    page = Page(body)
+    urls = [s["src"] for s in page.find_all("script") if s.get("src")]
+    urls += [link["href"] for link in page.find_all("link", rel="stylesheet")]
+    assert urls
+    for url in urls:
+        assert _request(server.port, url)[0] == 200, url
+    assert _request(server.port, "/static/css/site.css")[0] == 200
+    assert _request(server.port, "/static/favicon.svg")[0] == 200
+
+
+# -- public files: streamed and conditional (item 10) --------------------------------------------
+
+BIG = 200 * 1024 * 1024
+
+
+def _peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+@pytest.fixture
+def big_file_server(tmp_path):
+    shutil.copytree(DATA / "public", tmp_path / "public")
+    with open(tmp_path / "public" / "big.bin", "wb") as fh:
+        fh.truncate(BIG)  # sparse: 200 MB that take no disk
+    srv = Server(tmp_path)
+    yield srv
+    srv.stop()
+
+
+def test_a_large_public_file_is_streamed_and_head_does_not_read_it(big_file_server):
+    srv = big_file_server
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    try:
+        conn.request("GET", "/healthz")
+        pid = json.loads(conn.getresponse().read())["pid"]  # this connection's worker
+        before = _peak_rss_kb(pid)
+        conn.request("HEAD", "/big.bin")
+        head = conn.getresponse()
+        head.read()
+        assert head.status == 200 and int(head.getheader("Content-Length")) == BIG
+        after_head = _peak_rss_kb(pid)
+        conn.request("GET", "/big.bin")
+        response = conn.getresponse()
+        assert response.status == 200
+        received = 0
+        while chunk := response.read(1 << 20):
+            received += len(chunk)
+        after_get = _peak_rss_kb(pid)
+    finally:
+        conn.close()
+    assert received == BIG
+    # The old code read the whole file into memory for HEAD and GET alike (+200 MB at least).
+    assert (after_head - before) < 32 * 1024, f"HEAD raised the worker's peak by {(after_head - before) // 1024} MB"
+    assert (after_get - before) < 32 * 1024, f"GET raised the worker's peak by {(after_get - before) // 1024} MB"
+
+
+def test_public_files_answer_conditional_and_range_requests(server):
+    status, headers, body = _request(server.port, "/assets/blog/cover.png")
+    assert status == 200 and body.startswith(b"\x89PNG")
+    etag, modified = headers["ETag"], headers["Last-Modified"]
+    assert "max-age=3600" in headers["Cache-Control"]
+    for conditional in ({"If-None-Match": etag}, {"If-Modified-Since": modified}):
+        status, headers, body = _request(server.port, "/assets/blog/cover.png", conditional)
+        assert status == 304, conditional
+        assert body == b"" and headers["ETag"] == etag
+    status, _, body = _request(server.port, "/assets/blog/cover.png", {"If-None-Match": '"other"'})
+    assert status == 200 and body.startswith(b"\x89PNG")
+    status, headers, body = _request(server.port, "/assets/blog/cover.png", {"Range": "bytes=0-3"})
+    assert status == 206 and body == b"\x89PNG"
+    assert headers["Content-Range"].startswith("bytes 0-3/")
+
+
+def test_static_files_answer_conditional_requests(server):
+    status, headers, _ = _request(server.port, "/static/css/site.css")
+    assert status == 200
+    status, _, body = _request(server.port, "/static/css/site.css", {"If-None-Match": headers["ETag"]})
+    assert status == 304 and body == b""
