@@ -18,7 +18,10 @@ from blogapp import create_app
 
 from .conftest import DATA
 from .htmlutil import Page
+from .servers import Nginx
 from .servers import Server
+from .servers import free_port
+from .servers import render_nginx_site
 
 
 @pytest.fixture
@@ -258,6 +261,44 @@ def test_static_urls_in_pages_still_work(server):
         assert _request(server.port, url)[0] == 200, url
     assert _request(server.port, "/static/css/site.css")[0] == 200
     assert _request(server.port, "/static/favicon.svg")[0] == 200
+
+
+def test_nginx_serves_no_hidden_or_symlinked_static_file(tmp_path):
+    """deploy/nginx.conf serves fingerprinted names from disk itself: under the same rules."""
+    static = tmp_path / "root" / "static"
+    (static / ".git").mkdir(parents=True)
+    (static / ".secret.json").write_text('{"SECRET": 1}')
+    (static / ".git" / "config.txt").write_text("SECRET")
+    (tmp_path / "outside.txt").write_text("SECRET")
+    (static / "leak.txt").symlink_to(tmp_path / "outside.txt")
+    (static / "ok.txt").write_text("fine")
+    gunicorn = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1"})
+    try:
+        port = free_port()
+        site = render_nginx_site(
+            BLOG_LISTEN=f"127.0.0.1:{port}",
+            BLOG_SERVER_NAME="blog.example.test",
+            BLOG_UPSTREAM=f"127.0.0.1:{gunicorn.port}",
+            BLOG_ROOT=str(tmp_path / "root"),
+            BLOG_PREFIX="",
+        )
+        nginx = Nginx(tmp_path, site, port)
+        try:
+            host = {"Host": "blog.example.test"}
+            ok = nginx.request("/static/ok.0123456789.txt", host)
+            assert ok.status == 200 and ok.data == b"fine"  # from nginx: gunicorn has no ok.txt
+            for path in (
+                "/static/.secret.0123456789.json",
+                "/static/.git/config.0123456789.txt",
+                "/static/leak.0123456789.txt",
+            ):
+                response = nginx.request(path, host)
+                assert response.status == 404, path
+                assert b"SECRET" not in response.data
+        finally:
+            nginx.stop()
+    finally:
+        gunicorn.stop()
 
 
 # -- public files: streamed and conditional (item 10) --------------------------------------------
