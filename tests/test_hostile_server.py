@@ -152,6 +152,23 @@ def test_a_path_outside_the_mount_prefix_is_a_404(tmp_path):
         srv.stop()
 
 
+def test_a_mount_prefix_that_contradicts_the_site_url_stops_start_up(tmp_path):
+    with pytest.raises(RuntimeError, match="exited"):
+        Server(tmp_path, env={"SCRIPT_NAME": "/blog", "FLASK_BLOG_SITE_URL": "https://example.com/other"})
+    assert "SCRIPT_NAME is '/blog' but the path of BLOG_SITE_URL is '/other'" in (tmp_path / "gunicorn.log").read_text()
+
+
+def test_a_mount_prefix_with_its_site_url(tmp_path):
+    srv = Server(tmp_path, env={"SCRIPT_NAME": "/blog", "FLASK_BLOG_SITE_URL": "https://example.com/blog"})
+    try:
+        status, _, body = _request(srv.port, "/blog/posts/hello-world")
+        assert status == 200
+        assert Page(body).link("canonical") == "https://example.com/blog/posts/hello-world"
+        assert b'href="/blog/tags/' in body
+    finally:
+        srv.stop()
+
+
 # -- X-Forwarded-Prefix (item 7) ------------------------------------------------------------
 
 HOSTILE_PREFIXES = ["//evil.com", "https://evil.com", "/\\evil.com", "//evil.com/blog", "/a/../..", "/x y"]
@@ -240,14 +257,14 @@ def static_client(config, tmp_path):
     ],
 )
 def test_the_static_route_serves_no_hidden_file_and_nothing_outside(static_client, path):
-    response = static_client.get(path)
-    assert response.status_code == 404, path
-    assert b"SECRET" not in response.data
+    with static_client.get(path) as response:
+        assert response.status_code == 404, path
+        assert b"SECRET" not in response.data
 
 
 def test_the_static_route_still_serves_its_files(static_client):
-    response = static_client.get("/static/css/ok.css")
-    assert response.status_code == 200 and response.data == b"body{}"
+    with static_client.get("/static/css/ok.css") as response:  # closed: it holds the open file
+        assert response.status_code == 200 and response.data == b"body{}"
 
 
 def test_static_urls_in_pages_still_work(server):
