@@ -16,6 +16,8 @@ import gc
 import multiprocessing
 import os
 
+import gevent
+
 from blogapp.accesslog import AccessLogger
 
 #: Listen on all interfaces at $PORT (8000 by default), as container platforms expect.
@@ -62,3 +64,12 @@ def pre_fork(server, worker):
     page's CPU time, and dirtied pages shared with the master. See the docs of gc.freeze.
     """
     gc.freeze()
+
+
+def post_request(worker, req, environ, resp):
+    """After each answer, give the worker's other connections their turn.
+
+    A greenlet switches only when it waits for I/O: a client whose next request is already
+    there would be served again and again while the worker's other clients wait.
+    """
+    gevent.sleep(0)
