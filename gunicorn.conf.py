@@ -1,11 +1,22 @@
 """gunicorn settings, read by ``gunicorn wsgi:app`` from the repository root.
 
-Every value can still be overridden on the command line (``--bind``, ``--workers`` ...).
+Every value can still be overridden on the command line (``--bind``, ``--workers`` ...). Keep
+the worker class: this file makes the standard library cooperative for gevent (below).
 """
+
+if __name__ == "__config__":  # read by gunicorn itself, not imported by a test or the benchmark
+    # gevent workers need the standard library's sockets, locks and threads made cooperative
+    # before the app is loaded (preload_app, in this master): a lock made earlier would be a
+    # real one, and a greenlet waiting on it would stop every other greenlet of its worker.
+    from gevent import monkey
+
+    monkey.patch_all()
 
 import gc
 import multiprocessing
 import os
+
+import gevent
 
 from blogapp.accesslog import AccessLogger
 
@@ -13,9 +24,12 @@ from blogapp.accesslog import AccessLogger
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 #: One process per core plus one by default; WEB_CONCURRENCY overrides (Heroku convention).
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
-#: Threads per worker: keep-alive and slow clients do not block a whole process.
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+#: gevent: each connection is a greenlet, so slow or idle clients (a request trickled in a
+#: byte at a time, a reader that never reads) hold only their own greenlet, never a thread
+#: or a process, and every other request is still answered at once. Up to worker_connections
+#: clients per worker; the head of each request must arrive within ``keepalive`` seconds.
+worker_class = "gevent"
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 #: Access log to stdout, errors to stderr, for the process manager to collect.
 accesslog = "-"
 errorlog = "-"
@@ -27,12 +41,19 @@ logger_class = AccessLogger
 #: A code change needs a restart (SIGHUP re-forks workers from the preloaded app); content
 #: changes never do.
 preload_app = True
-#: Seconds a worker may take on one request before the master replaces it.
+#: Seconds a worker may be busy on one request (its heartbeat greenlet then cannot run)
+#: before the master replaces it.
 timeout = 30
 graceful_timeout = 20
+#: Seconds a client has to send a whole request head (the first on a connection included)
+#: and to start its next one on a kept-alive connection; then the connection is closed.
 keepalive = 5
-#: Forwarded headers are handled by the app's BLOG_PROXY_COUNT, not by gunicorn.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+#: gunicorn trusts no forwarded header from anyone: X-Forwarded-Proto/-Ssl/-Protocol do not
+#: make a request https, and a SCRIPT_NAME (or PATH_INFO) request header does not change the
+#: mount prefix. Proxies are trusted by the app alone (BLOG_PROXY_COUNT, Werkzeug's ProxyFix);
+#: the mount prefix is the SCRIPT_NAME environment variable of the gunicorn process.
+secure_scheme_headers: dict[str, str] = {}
+forwarder_headers = ""
 
 
 def pre_fork(server, worker):
@@ -43,3 +64,12 @@ def pre_fork(server, worker):
     page's CPU time, and dirtied pages shared with the master. See the docs of gc.freeze.
     """
     gc.freeze()
+
+
+def post_request(worker, req, environ, resp):
+    """After each answer, give the worker's other connections their turn.
+
+    A greenlet switches only when it waits for I/O: a client whose next request is already
+    there would be served again and again while the worker's other clients wait.
+    """
+    gevent.sleep(0)

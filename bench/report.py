@@ -86,7 +86,8 @@ def machine() -> dict[str, str]:
 def gunicorn_settings() -> str:
     conf = gunicorn_conf()
     preload = "preload_app" if conf.get("preload_app") else "no preload"
-    return f"{conf['workers']} {conf['worker_class']} workers x {conf['threads']} threads, {preload} (gunicorn.conf.py)"
+    per_worker = f"{conf['threads']} threads" if "threads" in conf else f"{conf['worker_connections']} connections"
+    return f"{conf['workers']} {conf['worker_class']} workers x {per_worker}, {preload} (gunicorn.conf.py)"
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -31,7 +31,7 @@ COMPRESSED = {"Accept-Encoding": "gzip, br"}
 #: Environment the blog reads: cleared so every server runs with the defaults plus ours.
 _APP_ENV_PREFIXES = ("FLASK_", "SCRIPT_NAME")
 #: gunicorn.conf.py knobs: kept (and printed) when set, since they are deployment choices.
-GUNICORN_ENV = ("WEB_CONCURRENCY", "GUNICORN_THREADS")
+GUNICORN_ENV = ("WEB_CONCURRENCY", "GUNICORN_WORKER_CONNECTIONS")
 
 
 class BenchError(RuntimeError):

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import cli
 from . import content
 from . import errors
+from . import files
 from . import templating
 from .assets import StaticAssets
 from .config import DEFAULTS
@@ -17,6 +18,7 @@ from .config import ROOT
 from .config import check_config
 from .extensions import cache
 from .pagecache import PageCache
+from .prefix import PrefixGuard
 from .security import SecurityHeaders
 from .security import security_headers
 from .views import api
@@ -29,6 +31,8 @@ from .views import sitemap
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then FLASK_* environment (or ``test_config``), then checks."""
     app = Flask(__name__, template_folder=ROOT / "templates", static_folder=ROOT / "static")
+    # Flask's static route, under the public folder's rules (no hidden files, nothing outside).
+    app.view_functions["static"] = files.static_file
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env()
@@ -51,11 +55,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(discover.bp)
     app.register_blueprint(pages.bp)
 
-    # Outermost first: ProxyFix rewrites the environ; PageCache answers hits (with the
-    # security headers, in ready-made header lists) before anything else runs; whatever
-    # reaches Flask gets the security headers from SecurityHeaders on the way out.
-    app.wsgi_app = SecurityHeaders(app.wsgi_app, app.config["BLOG_SITE_URL"])  # type: ignore[method-assign]
-    app.wsgi_app = PageCache(app, app.wsgi_app, security_headers(app.config["BLOG_SITE_URL"]))  # type: ignore[method-assign]
+    # Outermost first: ProxyFix rewrites the environ; PrefixGuard fixes or checks the mount
+    # prefix; PageCache answers hits (with the security headers, in ready-made header lists)
+    # before anything else runs; whatever reaches Flask gets the security headers from
+    # SecurityHeaders on the way out.
+    site_url = app.config["BLOG_SITE_URL"]
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, site_url)  # type: ignore[method-assign]
+    app.wsgi_app = PageCache(app, app.wsgi_app, security_headers(site_url))  # type: ignore[method-assign]
+    if site_url or app.config["BLOG_PROXY_COUNT"]:
+        app.wsgi_app = PrefixGuard(app.wsgi_app, site_url)  # type: ignore[method-assign]
     if app.config["BLOG_PROXY_COUNT"]:
         n = app.config["BLOG_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]

@@ -173,6 +173,15 @@ def build_entry(headers: Headers, body: bytes, *, quality: int = 5) -> Entry:
     )
 
 
+def _collect(result: Iterable[bytes]) -> bytes:
+    """The whole body of a WSGI answer, closing it as WSGI requires."""
+    try:
+        return b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+
+
 @functools.lru_cache(maxsize=256)
 def choose_encoding(accept: str, compressed: bool) -> str:
     """'br', 'gzip' or 'identity', by the client's Accept-Encoding (q=0 refuses).
@@ -301,11 +310,17 @@ class PageCache:
             hit = "HIT"
             entry = self._get(key) if shared else None
             if entry is None:
-                status, headers, body = self._render(environ, query)
+                status, headers, result = self._render(environ, query)
                 if not status.startswith("200") or MARK not in headers:
-                    # Not cacheable (an error, a redirect, /healthz): send what Flask answered.
+                    # Not cacheable (an error, a redirect, /healthz, a file): pass Flask's answer
+                    # on as it is, so a file is streamed (never read whole) and may be a 304.
                     start_response(status, list(headers.items()))
-                    return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+                    if environ["REQUEST_METHOD"] != "HEAD":
+                        return result
+                    if hasattr(result, "close"):
+                        result.close()
+                    return []
+                body = _collect(result)
                 hit = "MISS"
                 entry = build_entry(headers, body)
                 if shared and headers[MARK] != LOCAL_ONLY:
@@ -375,9 +390,10 @@ class PageCache:
 
     # -- miss: render through Flask ----------------------------------------------------
 
-    def _render(self, environ: dict[str, Any], query: str) -> tuple[str, Headers, bytes]:
-        """Run Flask for this request (HEAD as GET, unconditionally, with only the query
-        parameters its view declares) and collect its answer."""
+    def _render(self, environ: dict[str, Any], query: str) -> tuple[str, Headers, Iterable[bytes]]:
+        """Run Flask for this request (HEAD as GET, so that a cacheable body is stored; with
+        only the query parameters its view declares): status, headers and the body iterable,
+        not read yet (a file is then streamed, and answers its conditional headers)."""
         status_headers: list[Any] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
@@ -386,17 +402,9 @@ class PageCache:
 
         # HEAD as GET so the body is stored; the canonical query, so the page is the one
         # every variant of this URL is answered with.
-        inner = dict(environ, REQUEST_METHOD="GET", QUERY_STRING=query)
-        for name in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE"):
-            inner.pop(name, None)
-        result = self.wsgi_app(inner, capture)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
+        result = self.wsgi_app(dict(environ, REQUEST_METHOD="GET", QUERY_STRING=query), capture)
         status, headers = status_headers
-        return status, Headers(headers), body
+        return status, Headers(headers), result
 
     # -- hit or fresh entry: answer ----------------------------------------------------
 

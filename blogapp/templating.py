@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from html import unescape
 from typing import Any
@@ -16,8 +15,8 @@ from flask import request
 from flask import url_for
 from markupsafe import Markup
 from markupsafe import escape
-from werkzeug.security import safe_join
 
+from .files import resolve_inside
 from .posts import Post
 
 _ROOT_URL_ATTR = re.compile(r'(\s(?:src|href)=")(/(?!/))')
@@ -74,17 +73,7 @@ def public_file_exists(path: str | None) -> bool:
 
 def resolve_public_file(path: str) -> str | None:
     """The real file under BLOG_PUBLIC_DIR for ``path``, or None (never outside it)."""
-    root = os.path.realpath(current_app.config["BLOG_PUBLIC_DIR"])
-    relative = path.lstrip("/")
-    if not relative or "\x00" in relative or any(part.startswith(".") for part in relative.split("/")):
-        return None
-    joined = safe_join(root, relative)
-    if joined is None:
-        return None
-    real = os.path.realpath(joined)
-    if not real.startswith(root + os.sep) or not os.path.isfile(real):
-        return None
-    return real
+    return resolve_inside(current_app.config["BLOG_PUBLIC_DIR"], path)
 
 
 def prefix_root_urls(html: Markup) -> Markup:

@@ -20,13 +20,13 @@ from flask import current_app
 from flask import make_response
 from flask import redirect
 from flask import render_template
-from flask import send_file
 from flask import url_for
 from markupsafe import Markup
 from markupsafe import escape
 from werkzeug.wrappers import Response
 
 from .. import content
+from ..files import send_inside
 from ..markup import Heading
 from ..markup import render_markdown_with_toc
 from ..pagecache import cacheable
@@ -340,7 +340,4 @@ def render_placeholder(title: str, seed: str, site_title: str) -> str:
 @bp.route("/<path:filename>")
 def public_file(filename: str) -> Response:
     """Files from BLOG_PUBLIC_DIR at the site root (``/assets/blog/x.jpg``), as Next.js serves public/."""
-    path = resolve_public_file(filename)
-    if path is None:
-        abort(404)
-    return send_file(path, max_age=3600, conditional=True)
+    return send_inside(current_app.config["BLOG_PUBLIC_DIR"], filename, max_age=3600)
