@@ -326,7 +326,12 @@ _forking_store: ContentStore | None = None
 def _load_chunk(items: list[tuple[str, StatKey]]) -> list[Loaded]:
     """Load some files with the store set before forking (in a forked helper, or the parent)."""
     assert _forking_store is not None
-    return [_forking_store._load(path, key[1]) for path, key in items]
+    loaded = []
+    for i, (path, key) in enumerate(items):
+        if i % 64 == 63:
+            time.sleep(0)  # let other greenlets run (gevent): the pool's reader drains helpers' pipes
+        loaded.append(_forking_store._load(path, key[1]))
+    return loaded
 
 
 def alias_paths(value: Any) -> list[str]:
