@@ -16,7 +16,7 @@ from .assets import StaticAssets
 from .config import DEFAULTS
 from .config import ROOT
 from .config import check_config
-from .extensions import cache
+from .extensions import init_cache
 from .pagecache import PageCache
 from .prefix import PrefixGuard
 from .security import SecurityHeaders
@@ -39,10 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     check_config(app.config)
 
-    if "redis" in str(app.config["CACHE_TYPE"]).lower() and not app.config.get("CACHE_OPTIONS"):
-        # Fail fast when Redis is away: requests are then rendered uncached, not held up.
-        app.config["CACHE_OPTIONS"] = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
-    cache.init_app(app)
+    init_cache(app)
     content.init_app(app)
     app.extensions["blog_assets"] = StaticAssets(ROOT / "static")
     templating.init_app(app)
