@@ -20,6 +20,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from collections.abc import Hashable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -108,10 +109,10 @@ class LocalEntries:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.used = 0
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Entry | None:
+    def get(self, key: Hashable) -> Entry | None:
         entry = self._entries.get(key)
         if entry is not None:
             # No lock: OrderedDict's methods are C, atomic under the GIL; a put() that drops
@@ -122,7 +123,7 @@ class LocalEntries:
                 pass
         return entry
 
-    def put(self, key: str, entry: Entry) -> None:
+    def put(self, key: Hashable, entry: Entry) -> None:
         size = entry.size
         if size > self.budget // 4:
             return

@@ -100,6 +100,8 @@ class PageCache:
         self.stale: int = app.config["BLOG_HTTP_STALE"]
         self.timeout: int = app.config["CACHE_DEFAULT_TIMEOUT"]
         self.build = build_version(app.config, ROOT)
+        # ENTRY_FORMAT: entries pickled by an older release are never read back as Entry.
+        self._key_prefix = f"page{ENTRY_FORMAT}:{self.build}:"
         self.queries = QueryRules(app)
         with app.app_context():
             self.backend = cache.cache
@@ -136,13 +138,13 @@ class PageCache:
             query = canonical_query(query, route[0])
             shared = shared and route[1]
         view = self.store.current_view()
-        # ENTRY_FORMAT: entries pickled by an older release are never read back as Entry.
-        key = f"page{ENTRY_FORMAT}:{self.build}:{'' if self.site_url else host}"
-        key += f"|{environ.get('SCRIPT_NAME', '')}|{path}|{query}|{view.version}"
+        # The host is part of the key only when BLOG_SITE_URL does not fix every URL.
+        local_key = ("" if self.site_url else host, environ.get("SCRIPT_NAME", ""), path, query, view.version)
         hit = "LOCAL"
-        entry = self._local.get(key)
+        entry = self._local.get(local_key)
         if entry is None:
             hit = "HIT"
+            key = self._key_prefix + "|".join(map(str, local_key))  # the backend's, as text
             entry = self._get(key) if shared else None
             if entry is None:
                 hit = "MISS"
@@ -155,7 +157,7 @@ class PageCache:
                 entry = build_entry(headers, _collect(result))
                 if shared and headers[MARK] != LOCAL_ONLY:
                     self._set(key, entry)
-            self._local.put(key, entry)
+            self._local.put(local_key, entry)
         upcoming = view.next_publication
         if upcoming is None:
             return serve(entry, environ, start_response, self._tails[hit])
