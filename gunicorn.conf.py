@@ -33,7 +33,8 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 #: Access log to stdout, errors to stderr, for the process manager to collect.
 accesslog = "-"
 errorlog = "-"
-#: Same lines as gunicorn's own access log, ~10x cheaper to write (blogapp/accesslog.py).
+#: Same lines as gunicorn's own access log, formatting only the fields the default format
+#: prints instead of every header and environ key (blogapp/accesslog.py).
 logger_class = AccessLogger
 #: The master builds the app and reads every post once (wsgi.py), on all cores, then forks
 #: the workers, which start with the posts already parsed (and share that memory until they
@@ -60,8 +61,9 @@ def pre_fork(server, worker):
     """Freeze the master's objects (the app; with preload_app, every post) before forking.
 
     Python's garbage collector then never walks them in the workers. Without this, each
-    worker's periodic full collections over the preloaded heap cost ~20 % of a cached
-    page's CPU time, and dirtied pages shared with the master. See the docs of gc.freeze.
+    worker's periodic full collections walk the whole preloaded heap, a large share of a
+    cached page's CPU time, and write to memory pages shared with the master (copying
+    them). See the docs of gc.freeze.
     """
     gc.freeze()
 

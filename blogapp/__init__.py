@@ -16,11 +16,10 @@ from .assets import StaticAssets
 from .config import DEFAULTS
 from .config import ROOT
 from .config import check_config
-from .extensions import cache
+from .extensions import init_cache
 from .pagecache import PageCache
 from .prefix import PrefixGuard
 from .security import SecurityHeaders
-from .security import security_headers
 from .views import api
 from .views import discover
 from .views import feeds
@@ -40,10 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     check_config(app.config)
 
-    if "redis" in str(app.config["CACHE_TYPE"]).lower() and not app.config.get("CACHE_OPTIONS"):
-        # Fail fast when Redis is away: requests are then rendered uncached, not held up.
-        app.config["CACHE_OPTIONS"] = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
-    cache.init_app(app)
+    init_cache(app)
     content.init_app(app)
     app.extensions["blog_assets"] = StaticAssets(ROOT / "static")
     templating.init_app(app)
@@ -55,16 +51,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(discover.bp)
     app.register_blueprint(pages.bp)
 
-    # Outermost first: ProxyFix rewrites the environ; PrefixGuard fixes or checks the mount
-    # prefix; PageCache answers hits (with the security headers, in ready-made header lists)
-    # before anything else runs; whatever reaches Flask gets the security headers from
-    # SecurityHeaders on the way out.
+    # Innermost first: PageCache answers hits before Flask routes the request; PrefixGuard
+    # fixes or checks the mount prefix (part of the cache key); ProxyFix rewrites the environ
+    # from trusted proxy headers; SecurityHeaders, outermost, adds the same headers to every
+    # answer, whichever layer gives it.
     site_url = app.config["BLOG_SITE_URL"]
-    app.wsgi_app = SecurityHeaders(app.wsgi_app, site_url)  # type: ignore[method-assign]
-    app.wsgi_app = PageCache(app, app.wsgi_app, security_headers(site_url))  # type: ignore[method-assign]
+    app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
     if site_url or app.config["BLOG_PROXY_COUNT"]:
         app.wsgi_app = PrefixGuard(app.wsgi_app, site_url)  # type: ignore[method-assign]
     if app.config["BLOG_PROXY_COUNT"]:
         n = app.config["BLOG_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, site_url)  # type: ignore[method-assign]
     return app

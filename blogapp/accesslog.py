@@ -1,8 +1,9 @@
-"""gunicorn's access log, same lines, at a fraction of the cost (``logger_class`` in gunicorn.conf.py).
+"""gunicorn's access log, same lines, written without gunicorn's per-request overhead
+(``logger_class`` in gunicorn.conf.py).
 
 gunicorn builds a dict of some 60 "atoms" for every request (every request and response
-header, every environ key), copies it to escape quotes, and sends it through ``logging``:
-~30-45 µs a request, about a tenth of a cached page's whole cost under gunicorn. With the
+header, every environ key), copies it to escape quotes, and sends it through ``logging``: a
+noticeable share of a cached page's whole cost under gunicorn (bench/README.md). With the
 default ``access_log_format`` only nine atoms are used; this logger formats just those and
 writes the line to gunicorn's own access-log handlers. Anything else (a custom format,
 ``logconfig``, syslog, handlers we did not make, HTTP basic auth) takes gunicorn's path.

@@ -1,4 +1,5 @@
-"""Styled error pages; never cached (flask-caching stores only 200 answers)."""
+"""Styled error pages. Never cached: the page cache stores only 200 answers of ``@cacheable``
+views, and these handlers are not views."""
 
 from __future__ import annotations
 

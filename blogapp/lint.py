@@ -16,7 +16,9 @@ _POST_LINK = re.compile(r"""(?:\]\(\s*<?|href=["'])(/posts/[^)\s"'#?>]+)""")
 
 
 @dataclass(frozen=True)
-class Warning:
+class LintWarning:
+    """One ``check --strict`` warning: the file and what is wrong, printed as ``path: warning: reason``."""
+
     path: str
     reason: str
 
@@ -24,40 +26,41 @@ class Warning:
         return f"{self.path}: warning: {self.reason}"
 
 
-def lint_posts() -> list[Warning]:
+def lint_posts() -> list[LintWarning]:
     """Every warning for every valid post (drafts included), sorted by file."""
     posts = content.get_store().snapshot().posts
-    found: list[Warning] = []
+    found: list[LintWarning] = []
     excerpts: dict[str, list[Post]] = defaultdict(list)
     for post in sorted(posts, key=lambda p: p.source):  # the first file keeps an excerpt
-        found += [Warning(post.source, note) for note in post.notes]
+        found += [LintWarning(post.source, note) for note in post.notes]
         found += _files(post)
         if post.excerpt_source:
             excerpts[" ".join(post.excerpt_source.split()).casefold()].append(post)
         else:
-            found.append(Warning(post.source, "no excerpt (listings and meta tags use the body's first words)"))
+            found.append(LintWarning(post.source, "no excerpt (listings and meta tags use the body's first words)"))
         found += _links(post)
         if opens_with_title(content.read_text(post), post.title):
-            found.append(Warning(post.source, f"the body starts with a heading that repeats the title {post.title!r}"))
+            repeated = f"the body starts with a heading that repeats the title {post.title!r}"
+            found.append(LintWarning(post.source, repeated))
     for same in excerpts.values():
         for post in same[1:]:
-            found.append(Warning(post.source, f"excerpt is identical to that of {same[0].source}"))
+            found.append(LintWarning(post.source, f"excerpt is identical to that of {same[0].source}"))
     return sorted(found, key=lambda w: (w.path, w.reason))
 
 
-def _files(post: Post) -> list[Warning]:
+def _files(post: Post) -> list[LintWarning]:
     checks = [("coverImage", post.cover_image), ("ogImage", post.og_image), ("author picture", post.author.picture)]
     return [
-        Warning(post.source, f"{name} file not found: {value}")
+        LintWarning(post.source, f"{name} file not found: {value}")
         for name, value in checks
         if value and not public_file_exists(value)
     ]
 
 
-def _links(post: Post) -> list[Warning]:
+def _links(post: Post) -> list[LintWarning]:
     warnings = []
     for link in sorted(set(_POST_LINK.findall(post.body))):
         slug = unquote(link[len("/posts/") :]).rstrip("/")
         if content.get_post(slug) is None and content.alias_target(f"/posts/{slug}") is None:
-            warnings.append(Warning(post.source, f"link to {link} leads nowhere"))
+            warnings.append(LintWarning(post.source, f"link to {link} leads nowhere"))
     return warnings

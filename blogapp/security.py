@@ -1,5 +1,4 @@
-"""Security headers on every response. The page cache adds the same ones to its hits (see
-blogapp/__init__.py for the order of the layers)."""
+"""Security headers on every response, added in one place: the outermost WSGI layer."""
 
 from __future__ import annotations
 
@@ -33,8 +32,6 @@ BASE_HEADERS = [
 ]
 #: Sent only when the site's public URL is https (a browser then never tries plain http).
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
-#: Lower-case names of every header this module may set.
-SECURITY_NAMES = frozenset(name.lower() for name, _ in [*BASE_HEADERS, HSTS])
 
 
 def security_headers(site_url: str) -> list[tuple[str, str]]:
@@ -43,16 +40,21 @@ def security_headers(site_url: str) -> list[tuple[str, str]]:
 
 
 class SecurityHeaders:
-    """WSGI middleware adding BASE_HEADERS (and HSTS for an https BLOG_SITE_URL)."""
+    """WSGI middleware adding BASE_HEADERS (and HSTS for an https BLOG_SITE_URL) to every answer.
+
+    Outermost (see create_app), so page-cache hits, files, errors and the 400s of the layers
+    in front of Flask all get them. Nothing inside sets these headers, so they are appended
+    as one precomputed list, without looking at the others: each is sent exactly once.
+    """
 
     def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], site_url: str) -> None:
         self.wsgi_app = wsgi_app
         self.headers = security_headers(site_url)
-        self.names = {name.lower() for name, _ in self.headers}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        extra = self.headers
+
         def add_headers(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            kept = [(k, v) for k, v in headers if k.lower() not in self.names]
-            return start_response(status, kept + self.headers, exc_info)
+            return start_response(status, headers + extra, exc_info)
 
         return self.wsgi_app(environ, add_headers)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from werkzeug.http import http_date
 
+from blogapp import cacheentry
 from blogapp import cachekey
 from blogapp import create_app
 from blogapp import pagecache
@@ -61,9 +62,10 @@ def rss_kib(pids: set[int]) -> int:
 
 
 def page_cache(app) -> pagecache.PageCache:
+    """The PageCache among the app's WSGI layers (each holds the next as .app or .wsgi_app)."""
     layer = app.wsgi_app
     while not isinstance(layer, pagecache.PageCache):
-        layer = layer.app  # ProxyFix
+        layer = getattr(layer, "app", None) or layer.wsgi_app
     return layer
 
 
@@ -225,8 +227,8 @@ def test_static_url_variants_are_not_served(server):
 def test_static_variants_add_nothing_to_memory(app, client, monkeypatch):
     css = _css_url(client.get("/").data.decode())
     calls = []
-    real = pagecache.brotli.compress
-    monkeypatch.setattr(pagecache.brotli, "compress", lambda data, **kw: calls.append(1) or real(data, **kw))
+    real = cacheentry.brotli.compress
+    monkeypatch.setattr(cacheentry.brotli, "compress", lambda data, **kw: calls.append(1) or real(data, **kw))
     for i in range(300):
         assert client.get(css.replace("/css/", f"/css/r{i}/../")).status_code == 404
         assert client.get(css.replace("/css/", "/css/" + "./" * (i % 7 + 1))).status_code == 404

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from blogapp.pagecache import PageCache
+
 from .conftest import post_text
 
 SECRET = "TOP-SECRET-MARKER"
@@ -115,6 +117,14 @@ def test_trusted_hosts_setting_rejects_other_hosts(config):
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
 
 
+def page_cache(app) -> PageCache:
+    """The PageCache among the app's WSGI layers (each holds the next as .app or .wsgi_app)."""
+    layer = app.wsgi_app
+    while not isinstance(layer, PageCache):
+        layer = getattr(layer, "app", None) or layer.wsgi_app
+    return layer
+
+
 def test_a_flood_of_made_up_hosts_is_remembered_within_bounds(config):
     from blogapp import create_app
 
@@ -123,7 +133,7 @@ def test_a_flood_of_made_up_hosts_is_remembered_within_bounds(config):
     for i in range(200):
         assert client.get("/", headers={"Host": f"evil{i}.example"}).status_code == 400
         assert client.get("/", headers={"Host": "blog.example.org"}).status_code == 200
-    cache = app.wsgi_app
+    cache = page_cache(app)
     assert len(cache._hosts) <= 64  # the page cache's memo of hosts it has checked
     assert client.get("/", headers={"Host": "evil1.example"}).status_code == 400  # still refused
 
@@ -131,3 +141,17 @@ def test_a_flood_of_made_up_hosts_is_remembered_within_bounds(config):
 def test_query_strings_do_not_break_or_split_pages(client):
     assert client.get("/?page=%00&x=" + "y" * 5000).status_code == 200
     assert client.get("/posts/hello-world?utm_source=%ff%fe").status_code == 200
+
+
+def test_answers_given_before_flask_carry_the_security_headers_once(config):
+    """SecurityHeaders is the outermost layer: a 400 from PrefixGuard (a forwarded prefix that
+    is not a path) gets them as a page does, and a page-cache hit gets each exactly once."""
+    from blogapp import create_app
+
+    client = create_app({**config, "BLOG_PROXY_COUNT": 1}).test_client()
+    refused = client.get("/", headers={"X-Forwarded-Prefix": "//evil.example"})
+    assert refused.status_code == 400
+    for response in (refused, client.get("/"), client.get("/")):
+        names = [name.lower() for name, _ in response.headers]
+        for name in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
+            assert names.count(name) == 1, (response.status_code, name)
