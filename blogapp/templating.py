@@ -78,7 +78,7 @@ def absolutize_urls(html: str, page_url: str) -> str:
 
     def fix(match: re.Match[str]) -> str:
         value = unescape(match.group(2))
-        if value.startswith("/") and not value.startswith("//"):
+        if value.startswith("/") and not is_remote(value):
             value = absolute_path(value)
         else:
             value = urljoin(page_url, value)
