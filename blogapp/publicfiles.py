@@ -1,4 +1,4 @@
-"""Files under a folder, and the public folder above all: path safety, lookup, URLs, sending, sizes.
+"""Files under a folder, the public folder above all: path safety, lookup, URLs, image sizes.
 
 Every rule about turning a name into a file lives here. A name is looked up, never trusted:
 no hidden file or folder (a segment starting with ``.``, so ``.env`` and ``.git/config`` are
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from html import unescape
 from urllib.parse import unquote
 from urllib.parse import urljoin
 
@@ -22,6 +23,7 @@ from flask import abort
 from flask import current_app
 from flask import request
 from flask import send_file
+from markupsafe import Markup
 from PIL import Image
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
@@ -129,6 +131,36 @@ def body_image_size(src: str, page_path: str) -> tuple[int, int] | None:
         return None
     real = _lookup(unquote(strip_query(urljoin(page_path, src))))
     return image_size(real) if real else None
+
+
+# Unambiguous alternatives and no "<" inside a tag: linear time even on broken trusted HTML.
+_IMG_TAG = re.compile(r"""<img\b(?P<attrs>(?:[^<>"'/]|/(?!>)|"[^"]*"|'[^']*')*)(?P<end>/?>)""", re.IGNORECASE)
+_TAG_ATTR = re.compile(r"""\s([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+
+
+def add_image_hints(html: Markup, page_path: str) -> Markup:
+    """Add ``loading="lazy" decoding="async"`` to each ``<img>`` of a post body, and
+    ``width``/``height`` when its file is under BLOG_PUBLIC_DIR and readable (read from the
+    file's header, cached per file version), so the page does not shift as images load.
+
+    Attributes the author already set are kept. ``page_path`` resolves relative ``src``
+    (``img.png`` on ``/posts/x``); remote images get no size (fetching them is not worth it).
+    """
+
+    def hint(match: re.Match[str]) -> str:
+        attrs = {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _TAG_ATTR.finditer(match["attrs"])}
+        extra = []
+        if "loading" not in attrs:
+            extra.append(' loading="lazy"')
+        if "decoding" not in attrs:
+            extra.append(' decoding="async"')
+        if "width" not in attrs and "height" not in attrs:
+            size = body_image_size(unescape(attrs.get("src", "")), page_path)
+            if size:
+                extra.append(f' width="{size[0]}" height="{size[1]}"')
+        return "<img" + match["attrs"].rstrip() + "".join(extra) + match["end"]
+
+    return Markup(_IMG_TAG.sub(hint, str(html)))
 
 
 # -- image sizes ------------------------------------------------------------------------

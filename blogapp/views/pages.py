@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 from collections.abc import Mapping
-from html import unescape
 from typing import Any
 
 from flask import Blueprint
@@ -102,7 +100,7 @@ def post(slug: str) -> Response:
     return html_page(
         "pages/post.html",
         post=found,
-        body=add_image_hints(rendered.html, page_path),
+        body=publicfiles.add_image_hints(rendered.html, page_path),
         toc=table_of_contents(rendered.headings) if found.word_count >= TOC_MIN_WORDS else [],
         related=related,
         newer=newer,
@@ -114,7 +112,7 @@ def post(slug: str) -> Response:
     )
 
 
-# -- reading aids: table of contents, related posts, image hints -------------------------
+# -- reading aids: table of contents, related posts -------------------------------------
 
 
 def table_of_contents(headings: Iterable[Heading]) -> list[tuple[Heading, list[Heading]]]:
@@ -166,36 +164,6 @@ def related_posts(
         if id(other) not in skip and id(other) not in by_id:
             chosen.append(other)
     return chosen
-
-
-# Unambiguous alternatives and no "<" inside a tag: linear time even on broken trusted HTML.
-_IMG_TAG = re.compile(r"""<img\b(?P<attrs>(?:[^<>"'/]|/(?!>)|"[^"]*"|'[^']*')*)(?P<end>/?>)""", re.IGNORECASE)
-_TAG_ATTR = re.compile(r"""\s([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
-
-
-def add_image_hints(html: Markup, page_path: str) -> Markup:
-    """Add ``loading="lazy" decoding="async"`` to each ``<img>`` of a post body, and
-    ``width``/``height`` when its file is under BLOG_PUBLIC_DIR and readable (read from the
-    file's header, cached per file version), so the page does not shift as images load.
-
-    Attributes the author already set are kept. ``page_path`` resolves relative ``src``
-    (``img.png`` on ``/posts/x``); remote images get no size (fetching them is not worth it).
-    """
-
-    def hint(match: re.Match[str]) -> str:
-        attrs = {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _TAG_ATTR.finditer(match["attrs"])}
-        extra = []
-        if "loading" not in attrs:
-            extra.append(' loading="lazy"')
-        if "decoding" not in attrs:
-            extra.append(' decoding="async"')
-        if "width" not in attrs and "height" not in attrs:
-            size = publicfiles.body_image_size(unescape(attrs.get("src", "")), page_path)
-            if size:
-                extra.append(f' width="{size[0]}" height="{size[1]}"')
-        return "<img" + match["attrs"].rstrip() + "".join(extra) + match["end"]
-
-    return Markup(_IMG_TAG.sub(hint, str(html)))
 
 
 # -- structured data -------------------------------------------------------------------------
