@@ -10,7 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import cli
 from . import content
 from . import errors
-from . import files
+from . import publicfiles
+from . import search
 from . import templating
 from .assets import StaticAssets
 from .config import DEFAULTS
@@ -31,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then FLASK_* environment (or ``test_config``), then checks."""
     app = Flask(__name__, template_folder=ROOT / "templates", static_folder=ROOT / "static")
     # Flask's static route, under the public folder's rules (no hidden files, nothing outside).
-    app.view_functions["static"] = files.static_file
+    app.view_functions["static"] = publicfiles.static_file
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env()
@@ -41,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_cache(app)
     content.init_app(app)
+    search.init_app(app)
     app.extensions["blog_assets"] = StaticAssets(ROOT / "static")
     templating.init_app(app)
     errors.init_app(app)

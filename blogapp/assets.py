@@ -2,9 +2,10 @@
 
 A fingerprinted URL names one version of a file forever, so it can be cached by browsers and
 CDNs as ``immutable`` for a year; editing the file changes its URL. PageCache serves these
-URLs from memory, precompressed. We do this in ~50 lines rather than with whitenoise because
+URLs from memory, precompressed. This is done here rather than with whitenoise because
 whitenoise's fingerprinting is Django's collectstatic step (a build that writes hashed copies);
-the blog has a handful of static files and no build step.
+the blog has a handful of static files and no build step. Which names are files of the folder
+is publicfiles' rule, as for every other file route.
 """
 
 from __future__ import annotations
@@ -15,15 +16,10 @@ import re
 import threading
 from pathlib import Path
 
+from .publicfiles import is_canonical
+from .publicfiles import resolve_inside
+
 _FINGERPRINTED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{10})(?P<ext>\.[A-Za-z0-9]+)$")
-
-
-def is_canonical(name: str) -> bool:
-    """True for a plain relative path: ``css/site.css``, not ``css/./site.css``, ``css//x``,
-    ``a/../x``, ``/x``, ``.env`` or ``a\\b``."""
-    if not name or "\\" in name or "\0" in name:
-        return False
-    return all(part and not part.startswith(".") for part in name.split("/"))
 
 
 class StaticAssets:
@@ -35,10 +31,8 @@ class StaticAssets:
         self._lock = threading.Lock()
 
     def _path(self, filename: str) -> Path | None:
-        path = (self.folder / filename).resolve()
-        if not path.is_relative_to(self.folder) or not path.is_file():
-            return None
-        return path
+        real = resolve_inside(self.folder, filename)
+        return None if real is None else Path(real)
 
     def digest(self, filename: str) -> str | None:
         """The file's 10-hex-digit fingerprint, or None if it is not a file in the folder."""

@@ -5,7 +5,7 @@ and checks the folder at most every BLOG_RELOAD_INTERVAL seconds (with inotify, 
 only when the kernel reported a change, or every FULL_LOOK_EVERY seconds), so an edit shows
 within about a second everywhere and an unchanged file is never parsed again.
 ``content_version()`` fingerprints what is visible (the posts, and the state of the public
-files they use: publicfiles.py), and the response cache keys on it.
+files they use: publicwatch.py), and the response cache keys on it.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ from .posts import TooLargeError
 from .posts import extract_body
 from .posts import normalize_slug
 from .posts import parse_post
-from .publicfiles import PublicFiles
-from .publicfiles import references
+from .publicfiles import is_inside
+from .publicwatch import PublicFiles
+from .publicwatch import references
 from .watch import FULL_LOOK_EVERY
 from .watch import Watch
 
@@ -254,7 +255,7 @@ class ContentStore:
             if not is_post_file(entry.name):
                 continue
             try:
-                if entry.is_symlink() and not _inside(entry.path, root):
+                if entry.is_symlink() and not is_inside(entry.path, root):
                     continue
                 if not entry.is_file():
                     continue
@@ -406,11 +407,6 @@ def read_body(path: str, title: str) -> str:
 
 def _claim_order(post: Post) -> tuple[bool, str]:
     return normalize_slug(os.path.basename(post.source)[:-3]) != post.slug, post.source
-
-
-def _inside(path: str, root: str) -> bool:
-    real = os.path.realpath(path)
-    return real.startswith(os.path.realpath(root) + os.sep)
 
 
 def init_app(app: Flask) -> None:

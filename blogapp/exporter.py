@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from .posts import segment_problem
+from .publicfiles import is_inside
 
 _LINK = re.compile(r"""(?:href|src)=["']([^"']+)["']""")
 _SEEDS = ["/", "/feed.xml", "/atom.xml", "/feed.json", "/sitemap.xml", "/robots.txt", "/api/latest-posts"]
@@ -80,6 +81,6 @@ def _output_path(target: Path, path: str, mimetype: str) -> Path | None:
     if mimetype == "text/html":
         relative = f"{relative.rstrip('/')}/index.html".lstrip("/")
     out = (target / relative).resolve()
-    if not out.is_relative_to(target):
+    if not is_inside(out, target):
         raise ValueError(f"refusing to write outside {target}: {path}")
     return out

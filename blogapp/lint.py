@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from . import content
+from . import publicfiles
 from .posts import Post
 from .posts import opens_with_title
-from .templating import public_file_exists
 
 _POST_LINK = re.compile(r"""(?:\]\(\s*<?|href=["'])(/posts/[^)\s"'#?>]+)""")
 
@@ -53,7 +53,7 @@ def _files(post: Post) -> list[LintWarning]:
     return [
         LintWarning(post.source, f"{name} file not found: {value}")
         for name, value in checks
-        if value and not public_file_exists(value)
+        if value and not publicfiles.exists(value)
     ]
 
 

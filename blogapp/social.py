@@ -1,11 +1,10 @@
-"""Images drawn or measured with Pillow: PNG social cards, and sizes of images in posts.
+"""Generated images for posts without their own: the SVG cover placeholder and the PNG card.
 
-Social sites (Facebook, LinkedIn, X, Slack, ...) reject SVG for ``og:image``, so a post with
-no usable ``ogImage`` or cover gets a 1200x630 PNG card drawn here: its title on the same
-two-colour gradient as its SVG placeholder cover, and the site's name. The font is the one
+A post with no usable cover shows an SVG placeholder: its title on a two-colour gradient
+picked from its slug. Social sites (Facebook, LinkedIn, X, Slack, ...) reject SVG for
+``og:image``, so a post with no usable ``ogImage`` or cover gets a 1200x630 PNG card drawn
+here with Pillow: its title on the same gradient, and the site's name. The font is the one
 Pillow ships (``ImageFont.load_default(size=...)``, Aileron), so no system font is needed.
-
-``image_size`` reads only an image file's header, once per (path, mtime, size).
 """
 
 from __future__ import annotations
@@ -13,15 +12,16 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import io
-import os
-import re
-import threading
+import textwrap
 from collections.abc import Sequence
 
+from markupsafe import escape
 from PIL import Image
 from PIL import ImageChops
 from PIL import ImageDraw
 from PIL import ImageFont
+
+from .posts import xml_safe
 
 CARD_SIZE = (1200, 630)
 _MARGIN = 80
@@ -145,70 +145,27 @@ def render_card(title: str, seed: str, site_title: str, byline: Sequence[str] = 
     return out.getvalue()
 
 
-# -- sizes of images in post bodies ------------------------------------------------------
+# -- the SVG cover placeholder ----------------------------------------------------------
 
-_SIZES: dict[tuple[str, int, int], tuple[int, int] | None] = {}
-_SIZES_LOCK = threading.Lock()
-_SIZES_MAX = 4096
-#: EXIF orientations that turn the picture a quarter: browsers show it with sides swapped.
-_QUARTER_TURNS = {5, 6, 7, 8}
-_SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.IGNORECASE | re.DOTALL)
-_SVG_ATTR = re.compile(rb"""\s(width|height|viewBox)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
-_SVG_LENGTH = re.compile(rb"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$")
+#: The most title characters the placeholder wraps: four lines of 26 show far fewer.
+_PLACEHOLDER_CHARS = 4 * 26 * 2
 
 
-def image_size(path: str) -> tuple[int, int] | None:
-    """``(width, height)`` of the image file at ``path`` as a browser shows it, or None.
-
-    Reads the header only (Pillow opens lazily), or the root tag of an SVG; cached per
-    (path, mtime, size), so an edited image is measured again. None for files that are not
-    images, cannot be read, or (SVG) give no size.
-    """
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    key = (path, st.st_mtime_ns, st.st_size)
-    if key in _SIZES:
-        return _SIZES[key]
-    size = _svg_size(path) if path.lower().endswith(".svg") else _raster_size(path)
-    with _SIZES_LOCK:
-        if len(_SIZES) >= _SIZES_MAX:
-            _SIZES.clear()
-        _SIZES[key] = size
-    return size
-
-
-def _raster_size(path: str) -> tuple[int, int] | None:
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            # JPEG/WebP/TIFF keep EXIF in the header; other formats would be decoded to find it.
-            if image.format in ("JPEG", "MPO", "WEBP", "TIFF") and image.getexif().get(0x0112) in _QUARTER_TURNS:
-                width, height = height, width
-    except Exception:  # not an image, truncated, too big to trust (DecompressionBombError)...
-        return None
-    return (width, height) if width > 0 and height > 0 else None
-
-
-def _svg_size(path: str) -> tuple[int, int] | None:
-    """Width and height of an SVG from its root tag: plain or px lengths, else the viewBox."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8192)
-    except OSError:
-        return None
-    root = _SVG_ROOT.search(head)
-    if root is None:
-        return None
-    attrs = {name.lower(): value for name, value in _SVG_ATTR.findall(root.group())}
-    width, height = (_SVG_LENGTH.match(attrs.get(k, b"")) for k in (b"width", b"height"))
-    if width and height:
-        size = round(float(width[1])), round(float(height[1]))
-    else:
-        box = attrs.get(b"viewbox", b"").replace(b",", b" ").split()
-        try:
-            size = round(float(box[2])), round(float(box[3]))
-        except (IndexError, ValueError):
-            return None
-    return size if size[0] > 0 and size[1] > 0 else None
+def render_placeholder(title: str, seed: str, site_title: str) -> str:
+    """SVG cover art: a two-colour gradient picked from ``seed`` with the title set on it."""
+    hue1, hue2 = gradient_hues(seed)
+    title, site_title = xml_safe(title), xml_safe(site_title)  # an SVG is XML: no stray control character
+    lines = textwrap.wrap(title[:_PLACEHOLDER_CHARS], 26)[:4] or [""]
+    top = 315 - (len(lines) - 1) * 38
+    text = "".join(f'<tspan x="80" y="{top + i * 76}">{escape(line)}</tspan>' for i, line in enumerate(lines))
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1200 630" width="1200" height="630" '
+        f'role="img" aria-label="{escape(title)}">'
+        '<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">'
+        f'<stop offset="0" stop-color="hsl({hue1} 55% 32%)"/>'
+        f'<stop offset="1" stop-color="hsl({hue2} 60% 22%)"/></linearGradient></defs>'
+        '<rect width="1200" height="630" fill="url(#g)"/>'
+        '<g font-family="system-ui,-apple-system,Segoe UI,Roboto,sans-serif" fill="#fff">'
+        f'<text font-size="64" font-weight="700">{text}</text>'
+        f'<text x="80" y="560" font-size="28" opacity=".8">{escape(site_title)}</text></g></svg>'
+    )

@@ -1,4 +1,8 @@
-"""Template helpers: date filters, URL helpers (absolute, public assets) and site context."""
+"""Template helpers: date filters, absolute URLs and the site context.
+
+Nothing a template calls reads a file: the URLs of the blog's own static files are found
+before rendering (the context processor) and everything about a post's images by the view.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,10 @@ from flask import url_for
 from markupsafe import Markup
 from markupsafe import escape
 
-from .files import resolve_inside
-from .posts import Post
+from .publicfiles import is_remote
+
+#: The blog's own static files every page links (base.html), by fingerprinted URL.
+SITE_ASSETS = ("css/site.css", "favicon.svg", "js/theme.js")
 
 _ROOT_URL_ATTR = re.compile(r'(\s(?:src|href)=")(/(?!/))')
 _URL_ATTR = re.compile(r'(\s(?:src|href)=")([^"]*)(")')
@@ -50,30 +56,9 @@ def absolute_url(endpoint: str, **values: Any) -> str:
 
 def absolute_path(path: str) -> str:
     """Make a root-relative path of this app (``/posts/x``) absolute; full URLs pass through."""
-    if "://" in path or path.startswith("//"):
+    if is_remote(path):
         return path
     return site_base() + "/" + path.lstrip("/")
-
-
-def public_url(path: str) -> str:
-    """URL for a post's asset path such as ``/assets/blog/x.jpg`` (prefixed when mounted)."""
-    if "://" in path or path.startswith("//") or path.startswith("data:"):
-        return path
-    return request.script_root + "/" + path.lstrip("/")
-
-
-def public_file_exists(path: str | None) -> bool:
-    """True when ``path`` is a remote URL or a file inside BLOG_PUBLIC_DIR."""
-    if not path:
-        return False
-    if "://" in path or path.startswith("//"):
-        return True
-    return resolve_public_file(path.split("?", 1)[0].split("#", 1)[0]) is not None
-
-
-def resolve_public_file(path: str) -> str | None:
-    """The real file under BLOG_PUBLIC_DIR for ``path``, or None (never outside it)."""
-    return resolve_inside(current_app.config["BLOG_PUBLIC_DIR"], path)
 
 
 def prefix_root_urls(html: Markup) -> Markup:
@@ -93,35 +78,13 @@ def absolutize_urls(html: str, page_url: str) -> str:
 
     def fix(match: re.Match[str]) -> str:
         value = unescape(match.group(2))
-        if value.startswith("/") and not value.startswith("//"):
+        if value.startswith("/") and not is_remote(value):
             value = absolute_path(value)
         else:
             value = urljoin(page_url, value)
         return match.group(1) + str(escape(value)) + match.group(3)
 
     return _URL_ATTR.sub(fix, html)
-
-
-def cover_url(post: Post) -> str:
-    """The post's cover, or its generated placeholder when it has none or the file is missing."""
-    if public_file_exists(post.cover_image):
-        return public_url(post.cover_image)  # type: ignore[arg-type]
-    return url_for("pages.cover", slug=post.slug)
-
-
-def share_image_url(post: Post) -> str:
-    """Absolute Open Graph image: ogImage, else the cover, else the generated PNG card
-    (social sites do not accept SVG)."""
-    for candidate in (post.og_image, post.cover_image):
-        if public_file_exists(candidate):
-            return absolute_path(candidate)  # type: ignore[arg-type]
-    return absolute_url("pages.card", slug=post.slug)
-
-
-def avatar_url(post: Post) -> str | None:
-    """The author's picture URL, or None when it is missing (the template shows initials)."""
-    picture = post.author.picture
-    return public_url(picture) if public_file_exists(picture) else None
 
 
 def initials(name: str) -> str:
@@ -143,14 +106,7 @@ def init_app(app: Flask) -> None:
         initials=initials,
         prefix_root_urls=prefix_root_urls,
     )
-    app.jinja_env.globals.update(
-        absolute_url=absolute_url,
-        asset_url=asset_url,
-        public_url=public_url,
-        cover_url=cover_url,
-        share_image_url=share_image_url,
-        avatar_url=avatar_url,
-    )
+    app.jinja_env.globals.update(absolute_url=absolute_url)
 
     @app.context_processor
     def site_context() -> dict[str, Any]:
@@ -161,5 +117,6 @@ def init_app(app: Flask) -> None:
                 "description": cfg["BLOG_DESCRIPTION"],
                 "author": cfg["BLOG_AUTHOR"],
                 "language": cfg["BLOG_LANGUAGE"],
-            }
+            },
+            "assets": {name: asset_url(name) for name in SITE_ASSETS},
         }

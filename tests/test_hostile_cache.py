@@ -20,14 +20,14 @@ from blogapp import cacheentry
 from blogapp import cachekey
 from blogapp import create_app
 from blogapp import pagecache
-from blogapp import publicfiles
+from blogapp import publicwatch
 from blogapp import search as fts
 from blogapp.assets import is_canonical
 from blogapp.pagecache import cacheable
 from blogapp.posts import Author
 from blogapp.posts import Post
-from blogapp.publicfiles import PublicFiles
-from blogapp.publicfiles import references
+from blogapp.publicwatch import PublicFiles
+from blogapp.publicwatch import references
 from blogapp.watch import Watch
 
 from .conftest import DATA
@@ -575,7 +575,7 @@ def test_public_files_are_looked_at_only_when_their_folders_report_a_change(tmp_
 
 @pytest.mark.parametrize("how", ["BLOG_WATCH=poll", "too many folders"])
 def test_public_files_are_polled_without_a_watch(tmp_path, monkeypatch, how):
-    monkeypatch.setattr(publicfiles, "MAX_WATCHED_FOLDERS", 0 if how == "too many folders" else 16384)
+    monkeypatch.setattr(publicwatch, "MAX_WATCHED_FOLDERS", 0 if how == "too many folders" else 16384)
     files, looks = _public_files(tmp_path, monkeypatch, watch=how != "BLOG_WATCH=poll")
     first = files.current(time.monotonic())
     files.current(time.monotonic())

@@ -14,7 +14,7 @@ from blogapp import content
 from blogapp.markup import render_markdown
 from blogapp.markup import render_markdown_with_toc
 from blogapp.posts import count_words
-from blogapp.social import image_size
+from blogapp.publicfiles import image_size
 from blogapp.views.pages import json_for_script
 from blogapp.views.pages import related_posts
 

@@ -10,12 +10,12 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from .. import content
+from .. import publicfiles
 from ..pagecache import cacheable
 from ..posts import Post
 from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import iso_date
-from ..templating import public_file_exists
 
 bp = Blueprint("api", __name__)
 
@@ -24,16 +24,16 @@ LATEST_COUNT = 3
 
 def post_summary(post: Post) -> dict[str, Any]:
     """Public fields of a post, in blog-starter names; never the markdown body."""
-    picture = post.author.picture
+    cover, picture = post.cover_image, post.author.picture
     return {
         "slug": post.slug,
         "title": post.title,
         "date": iso_date(post.date),
         "excerpt": post.excerpt,
-        "coverImage": absolute_path(post.cover_image) if public_file_exists(post.cover_image) else None,
+        "coverImage": absolute_path(cover) if cover and publicfiles.exists(cover) else None,
         "author": {
             "name": post.author.name,
-            "picture": absolute_path(picture) if picture and public_file_exists(picture) else None,
+            "picture": absolute_path(picture) if picture and publicfiles.exists(picture) else None,
         },
         "tags": list(post.tags),
         "url": absolute_url("pages.post", slug=post.slug),

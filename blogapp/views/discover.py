@@ -12,7 +12,6 @@ from flask import abort
 from flask import current_app
 from flask import request
 from flask import url_for
-from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response
 
 from .. import content
@@ -20,17 +19,12 @@ from .. import search as fts
 from ..pagecache import cacheable
 from ..posts import Post
 from ..templating import absolute_url
-from .pages import html_page
+from .common import html_page
 
 bp = Blueprint("discover", __name__)
 
 #: Highest ``page`` a search answers (beyond it: 404, before SQLite sees the number).
 MAX_SEARCH_PAGE = 10_000
-
-
-@bp.record_once
-def _setup(state: BlueprintSetupState) -> None:
-    fts.init_app(state.app)
 
 
 @dataclass(frozen=True)
@@ -73,7 +67,6 @@ def archive() -> Response:
     posts = content.get_posts()
     timezone = ZoneInfo(current_app.config["BLOG_TIMEZONE"])
     return html_page(
-        posts,
         "pages/archive.html",
         years=group_by_month(posts, timezone),
         total=len(posts),
@@ -99,9 +92,7 @@ def search() -> Response:
     pages = results.pages if results else 0
     if page > max(1, pages):
         abort(404, f"There is no page {page}.")
-    shown = [hit.post for hit in results.hits] if results else []
     return html_page(
-        shown,
         "pages/search.html",
         query=query,
         results=results,

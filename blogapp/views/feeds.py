@@ -15,6 +15,7 @@ from lxml import etree
 from werkzeug.wrappers import Response
 
 from .. import content
+from .. import publicfiles
 from ..pagecache import cacheable
 from ..posts import Post
 from ..posts import newest_change
@@ -22,9 +23,8 @@ from ..posts import xml_safe
 from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import absolutize_urls
-from ..templating import resolve_public_file
-from ..templating import share_image_url
 from ..templating import site_base
+from .common import share_image_url
 
 bp = Blueprint("feeds", __name__)
 
@@ -118,11 +118,10 @@ def _add_entry(fg: FeedGenerator, post: Post) -> None:
 def _cover_file(post: Post) -> tuple[str, int, str] | None:
     """(absolute URL, bytes, type) of the post's local cover or og image, for enclosures."""
     for candidate in (post.cover_image, post.og_image):
-        if candidate and "://" not in candidate:
-            path = resolve_public_file(candidate.split("?", 1)[0])
-            if path:
-                mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-                return absolute_path(candidate), os.path.getsize(path), mimetype
+        path = publicfiles.find(candidate)
+        if candidate and path:
+            mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            return absolute_path(candidate), os.path.getsize(path), mimetype
     return None
 
 

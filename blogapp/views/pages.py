@@ -4,44 +4,34 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import textwrap
 from collections import Counter
 from collections.abc import Iterable
 from collections.abc import Mapping
-from html import unescape
 from typing import Any
-from urllib.parse import unquote
-from urllib.parse import urljoin
 
 from flask import Blueprint
 from flask import abort
 from flask import current_app
-from flask import make_response
 from flask import redirect
-from flask import render_template
 from flask import url_for
 from markupsafe import Markup
-from markupsafe import escape
 from werkzeug.wrappers import Response
 
 from .. import content
-from ..files import send_inside
+from .. import publicfiles
 from ..markup import Heading
 from ..markup import render_markdown_with_toc
 from ..pagecache import cacheable
 from ..posts import Post
-from ..posts import xml_safe
-from ..social import gradient_hues
-from ..social import image_size
 from ..social import render_card
+from ..social import render_placeholder
 from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import display_date
 from ..templating import iso_date
-from ..templating import public_file_exists
-from ..templating import resolve_public_file
-from ..templating import share_image_url
+from .common import html_page
+from .common import post_images
+from .common import share_image_url
 
 bp = Blueprint("pages", __name__)
 
@@ -59,10 +49,10 @@ def index(page: int = 1) -> Response:
     chunk = posts[(page - 1) * per_page : page * per_page]
     hero = chunk[0] if page == 1 and chunk else None
     return html_page(
-        chunk,
         "pages/index.html",
         hero=hero,
         posts=chunk[1:] if hero else chunk,
+        images=post_images(chunk),
         page=page,
         pages=pages,
         prev_url=_page_url(page - 1) if page > 1 else None,
@@ -75,12 +65,6 @@ def index(page: int = 1) -> Response:
 def first_page() -> Response:
     """``/page/1`` is the home page; send readers and crawlers to one URL."""
     return redirect(url_for("pages.index"), code=301)
-
-
-def html_page(shown: list[Post], template: str, **context: Any) -> Response:
-    """Render ``template`` (``shown``: the posts it lists). No Last-Modified: a page changes
-    in ways no post date tracks (neighbours, related posts, covers), so the ETag validates."""
-    return make_response(render_template(template, **context))
 
 
 def _page_url(page: int) -> str:
@@ -112,21 +96,23 @@ def post(slug: str) -> Response:
     page_path = "/posts/" + found.slug
     canonical = absolute_url("pages.post", slug=found.slug)
     image = share_image_url(found)
+    related = related_posts(found, posts, content.get_tags(), exclude=(newer, older))
     return html_page(
-        [found],
         "pages/post.html",
         post=found,
-        body=add_image_hints(rendered.html, page_path),
+        body=publicfiles.add_image_hints(rendered.html, page_path),
         toc=table_of_contents(rendered.headings) if found.word_count >= TOC_MIN_WORDS else [],
-        related=related_posts(found, posts, content.get_tags(), exclude=(newer, older)),
+        related=related,
         newer=newer,
         older=older,
         canonical=canonical,
+        image=image,
+        images=post_images([found, *related]),
         json_ld=json_for_script(blog_posting(found, canonical, image)),
     )
 
 
-# -- reading aids: table of contents, related posts, image hints -------------------------
+# -- reading aids: table of contents, related posts -------------------------------------
 
 
 def table_of_contents(headings: Iterable[Heading]) -> list[tuple[Heading, list[Heading]]]:
@@ -180,46 +166,7 @@ def related_posts(
     return chosen
 
 
-# Unambiguous alternatives and no "<" inside a tag: linear time even on broken trusted HTML.
-_IMG_TAG = re.compile(r"""<img\b(?P<attrs>(?:[^<>"'/]|/(?!>)|"[^"]*"|'[^']*')*)(?P<end>/?>)""", re.IGNORECASE)
-_TAG_ATTR = re.compile(r"""\s([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
-
-
-def add_image_hints(html: Markup, page_path: str) -> Markup:
-    """Add ``loading="lazy" decoding="async"`` to each ``<img>`` of a post body, and
-    ``width``/``height`` when its file is under BLOG_PUBLIC_DIR and readable (read from the
-    file's header, cached per file version), so the page does not shift as images load.
-
-    Attributes the author already set are kept. ``page_path`` resolves relative ``src``
-    (``img.png`` on ``/posts/x``); remote images get no size (fetching them is not worth it).
-    """
-
-    def hint(match: re.Match[str]) -> str:
-        attrs = {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _TAG_ATTR.finditer(match["attrs"])}
-        extra = []
-        if "loading" not in attrs:
-            extra.append(' loading="lazy"')
-        if "decoding" not in attrs:
-            extra.append(' decoding="async"')
-        if "width" not in attrs and "height" not in attrs:
-            size = _local_image_size(unescape(attrs.get("src", "")), page_path)
-            if size:
-                extra.append(f' width="{size[0]}" height="{size[1]}"')
-        return "<img" + match["attrs"].rstrip() + "".join(extra) + match["end"]
-
-    return Markup(_IMG_TAG.sub(hint, str(html)))
-
-
-def _local_image_size(src: str, page_path: str) -> tuple[int, int] | None:
-    src = src.strip()
-    if not src or "://" in src or src.startswith(("//", "data:")):
-        return None
-    path = unquote(urljoin(page_path, src).split("?", 1)[0].split("#", 1)[0])
-    real = resolve_public_file(path)
-    return image_size(real) if real else None
-
-
-# -- structured data and social images -----------------------------------------------------
+# -- structured data -------------------------------------------------------------------------
 
 #: Characters escaped in JSON inside <script>: "</script>", "<!--" and HTML entities cannot
 #: form, and U+2028/9 cannot end a line for older JavaScript parsers.
@@ -238,8 +185,9 @@ def blog_posting(post: Post, canonical: str, image: str) -> dict[str, Any]:
     # The site writing as itself is an organisation; any other name is a person.
     is_site = " ".join(post.author.name.split()).casefold() == " ".join(site_title.split()).casefold()
     author: dict[str, Any] = {"@type": "Organization" if is_site else "Person", "name": post.author.name}
-    if public_file_exists(post.author.picture):
-        author["image"] = absolute_path(post.author.picture)  # type: ignore[arg-type]
+    picture = post.author.picture
+    if picture and publicfiles.exists(picture):
+        author["image"] = absolute_path(picture)
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "BlogPosting",
@@ -271,9 +219,7 @@ def blog_posting(post: Post, canonical: str, image: str) -> dict[str, Any]:
 @cacheable
 def tags() -> Response:
     """Every tag with its number of posts."""
-    return html_page(
-        content.get_posts(), "pages/tags.html", tags=content.get_tags().values(), canonical=absolute_url("pages.tags")
-    )
+    return html_page("pages/tags.html", tags=content.get_tags().values(), canonical=absolute_url("pages.tags"))
 
 
 @bp.route("/tags/<tag>")
@@ -284,7 +230,13 @@ def tag(tag: str) -> Response:
     if found is None:
         abort(404, f"No posts are tagged {tag!r}.")
     name, posts = found
-    return html_page(posts, "pages/tag.html", tag=name, posts=posts, canonical=absolute_url("pages.tag", tag=name))
+    return html_page(
+        "pages/tag.html",
+        tag=name,
+        posts=posts,
+        images=post_images(posts),
+        canonical=absolute_url("pages.tag", tag=name),
+    )
 
 
 @bp.route("/posts/<slug>/cover.svg")
@@ -313,31 +265,7 @@ def card(slug: str) -> Response:
     return Response(png, mimetype="image/png")
 
 
-#: The most title characters the placeholder wraps: four lines of 26 show far fewer.
-_PLACEHOLDER_CHARS = 4 * 26 * 2
-
-
-def render_placeholder(title: str, seed: str, site_title: str) -> str:
-    """SVG cover art: a two-colour gradient picked from ``seed`` with the title set on it."""
-    hue1, hue2 = gradient_hues(seed)
-    title, site_title = xml_safe(title), xml_safe(site_title)  # an SVG is XML: no stray control character
-    lines = textwrap.wrap(title[:_PLACEHOLDER_CHARS], 26)[:4] or [""]
-    top = 315 - (len(lines) - 1) * 38
-    text = "".join(f'<tspan x="80" y="{top + i * 76}">{escape(line)}</tspan>' for i, line in enumerate(lines))
-    return (
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1200 630" width="1200" height="630" '
-        f'role="img" aria-label="{escape(title)}">'
-        '<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">'
-        f'<stop offset="0" stop-color="hsl({hue1} 55% 32%)"/>'
-        f'<stop offset="1" stop-color="hsl({hue2} 60% 22%)"/></linearGradient></defs>'
-        '<rect width="1200" height="630" fill="url(#g)"/>'
-        '<g font-family="system-ui,-apple-system,Segoe UI,Roboto,sans-serif" fill="#fff">'
-        f'<text font-size="64" font-weight="700">{text}</text>'
-        f'<text x="80" y="560" font-size="28" opacity=".8">{escape(site_title)}</text></g></svg>'
-    )
-
-
 @bp.route("/<path:filename>")
 def public_file(filename: str) -> Response:
     """Files from BLOG_PUBLIC_DIR at the site root (``/assets/blog/x.jpg``), as Next.js serves public/."""
-    return send_inside(current_app.config["BLOG_PUBLIC_DIR"], filename, max_age=3600)
+    return publicfiles.send_inside(current_app.config["BLOG_PUBLIC_DIR"], filename, max_age=3600)

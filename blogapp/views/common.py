@@ -1,0 +1,63 @@
+"""What the HTML and feed views share: the page response and the image URLs of posts.
+
+Whether a post's cover or author picture can be shown depends on the public folder, so the
+views resolve it here (through publicfiles) and hand templates finished URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import make_response
+from flask import render_template
+from flask import url_for
+from werkzeug.wrappers import Response
+
+from .. import publicfiles
+from ..posts import Post
+from ..templating import absolute_path
+from ..templating import absolute_url
+
+
+def html_page(template: str, **context: Any) -> Response:
+    """Render ``template``. No Last-Modified: a page changes in ways no post date tracks
+    (neighbours, related posts, covers), so the ETag validates."""
+    return make_response(render_template(template, **context))
+
+
+@dataclass(frozen=True)
+class PostImages:
+    """The images a page shows for one post."""
+
+    cover: str  #: the cover's URL, or the generated placeholder's
+    avatar: str | None  #: the author's picture URL, or None (the page shows initials)
+
+
+def post_images(posts: Iterable[Post | None]) -> dict[str, PostImages]:
+    """``{slug: PostImages}`` for the posts a page shows (None entries skipped)."""
+    return {post.slug: PostImages(cover_url(post), avatar_url(post)) for post in posts if post is not None}
+
+
+def cover_url(post: Post) -> str:
+    """The post's cover, or its generated placeholder when it has none or the file is missing."""
+    cover = post.cover_image
+    if cover and publicfiles.exists(cover):
+        return publicfiles.public_url(cover)
+    return url_for("pages.cover", slug=post.slug)
+
+
+def avatar_url(post: Post) -> str | None:
+    """The author's picture URL, or None when it is missing."""
+    picture = post.author.picture
+    return publicfiles.public_url(picture) if picture and publicfiles.exists(picture) else None
+
+
+def share_image_url(post: Post) -> str:
+    """Absolute Open Graph image: ogImage, else the cover, else the generated PNG card
+    (social sites do not accept SVG)."""
+    for candidate in (post.og_image, post.cover_image):
+        if candidate and publicfiles.exists(candidate):
+            return absolute_path(candidate)
+    return absolute_url("pages.card", slug=post.slug)
