@@ -116,7 +116,7 @@ def in_process(posts_dir: Path, sample: int) -> dict[str, Any]:
     for path in sorted(posts_dir.glob("*.md"))[:sample]:
         text = path.read_text(encoding="utf-8")
         started = time.perf_counter()
-        post = parse_post(text, str(path), render_markdown, slug=path.stem, timezone=utc, default_author="x")
+        post = parse_post(text, str(path), slug=path.stem, timezone=utc, default_author="x")
         parse.append(time.perf_counter() - started)
         body = post.body
         started = time.perf_counter()

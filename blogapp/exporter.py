@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from .posts import segment_problem
+from .fields import segment_problem
 
 _LINK = re.compile(r"""(?:href|src)=["']([^"']+)["']""")
 _SEEDS = ["/", "/feed.xml", "/atom.xml", "/feed.json", "/sitemap.xml", "/robots.txt", "/api/latest-posts"]

@@ -452,5 +452,5 @@ class PageCache:
         """``upcoming``: when the next scheduled post appears (POSIX seconds), if any."""
         max_age = self.max_age
         if upcoming is not None:
-            max_age = max(0, min(max_age, int(upcoming - time.time())))
+            max_age = max(0, min(max_age, int(upcoming - self.store.clock())))
         return f"public, max-age={max_age}, stale-while-revalidate={self.stale}"

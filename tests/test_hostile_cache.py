@@ -22,8 +22,8 @@ from blogapp import pagecache
 from blogapp import publicfiles
 from blogapp import search as fts
 from blogapp.assets import is_canonical
+from blogapp.fields import Author
 from blogapp.pagecache import cacheable
-from blogapp.posts import Author
 from blogapp.posts import Post
 from blogapp.publicfiles import PublicFiles
 from blogapp.publicfiles import references

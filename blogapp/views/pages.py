@@ -26,12 +26,11 @@ from markupsafe import escape
 from werkzeug.wrappers import Response
 
 from .. import content
+from ..fields import xml_safe
 from ..files import send_inside
 from ..markup import Heading
-from ..markup import render_markdown_with_toc
 from ..pagecache import cacheable
 from ..posts import Post
-from ..posts import xml_safe
 from ..social import gradient_hues
 from ..social import image_size
 from ..social import render_card
@@ -108,7 +107,7 @@ def post(slug: str) -> Response:
     at = posts.index(found)
     newer = posts[at - 1] if at > 0 else None
     older = posts[at + 1] if at + 1 < len(posts) else None
-    rendered = render_markdown_with_toc(found.body, trust_html=current_app.config["BLOG_TRUST_HTML"])
+    rendered = content.render(found)
     page_path = "/posts/" + found.slug
     canonical = absolute_url("pages.post", slug=found.slug)
     image = share_image_url(found)
