@@ -19,9 +19,7 @@ from .index import View
 from .markup import RenderedBody
 from .posts import Post
 from .store import ContentStore
-from .store import read_text
-
-__all__ = ["read_text"]  # the file's text as it is now, for ``check --strict``
+from .store import read_file_text
 
 
 def init_app(app: Flask) -> None:
@@ -100,6 +98,11 @@ def render(post: Post, *, for_page: bool = True) -> RenderedBody:
     """``post``'s body as HTML (its page's, or with ``for_page=False`` the feeds'), with
     BLOG_TRUST_HTML applied."""
     return get_store().render(post, for_page=for_page)
+
+
+def read_text(post: Post) -> str:
+    """The post file's whole text as it is now ("" if it has gone), for ``check --strict``."""
+    return read_file_text(post.source)
 
 
 def content_version() -> str:

@@ -55,7 +55,7 @@ WORDS_PER_MINUTE = 230
 
 
 _HANDLER = YAMLHandler()
-# libyaml's loader is ~10x faster, which matters with thousands of posts, but it recurses in
+# libyaml's loader is much faster, which matters with thousands of posts, but it recurses in
 # C: deeply nested front matter (a 200 kB file of "[[[...") crashes the worker with a
 # segfault. 20,000 levels still load here, so front matter under _FAST_LIMIT characters
 # (at most that many levels) takes the fast loader; anything longer takes the pure-Python
@@ -70,7 +70,7 @@ class Post:
     The body is not held in memory: ``load_body(title)`` fetches it (for posts loaded by
     store.py, a ``functools.partial`` of ``store.read_body`` with the file's path) when it is
     rendered, which the page cache makes rare. Only the short plain-text ``excerpt`` is kept
-    once computed. This keeps 10,000 posts in a few MB.
+    once computed, so thousands of posts take little memory.
     """
 
     slug: str

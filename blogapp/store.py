@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,8 +104,7 @@ def load_chunk(loader: Loader, items: list[tuple[str, StatKey]]) -> list[Loaded]
 class ContentStore:
     """Per-app, per-process state: the memo and the current snapshot."""
 
-    def __init__(self, config: Any) -> None:
-        cfg = config
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
         self.posts_dir: Path = cfg["BLOG_POSTS_DIR"]
         self.interval: float = cfg["BLOG_RELOAD_INTERVAL"]
         self.show_hidden: bool = cfg["BLOG_SHOW_DRAFTS"]
@@ -148,7 +148,7 @@ class ContentStore:
                     if public != self._snapshot.public:
                         # A cover or image the posts use was added, removed or replaced.
                         self._snapshot = dataclasses.replace(self._snapshot, public=public, _views={})
-                    # After the first read (seconds at 10,000 posts, in gunicorn's master) the
+                    # After the first read (long with many posts, in gunicorn's master) the
                     # next check is an interval after it ends: workers forked right after it
                     # then answer at once instead of each starting with a full look. What
                     # changes meanwhile is seen at that check (a new watch always looks).
@@ -183,7 +183,11 @@ class ContentStore:
         """The one place a post becomes HTML: its body, read from the file now, rendered
         (and sanitized unless BLOG_TRUST_HTML); ``for_page`` adds heading permalinks, as
         ``markup.render_body`` says."""
-        return render_body(post.body, trust_html=self.trust_html, for_page=for_page)
+        return render_body(self.body(post), trust_html=self.trust_html, for_page=for_page)
+
+    def body(self, post: Post) -> str:
+        """``post``'s markdown body, read from its file now."""
+        return read_body(post.source, post.title)
 
     def _rescan(self, old: Snapshot | None) -> Snapshot:
         stats = self._list()
@@ -249,11 +253,6 @@ class ContentStore:
         return found
 
 
-def read_text(post: Post) -> str:
-    """The post file's whole text as it is now ("" if it has gone)."""
-    return _read_file(post.source)
-
-
 def _read_at_most(path: str, size: int, limit: int) -> bytes:
     """The file's bytes, at most ``limit + 1`` of them (so "too large" shows), read with
     ``size`` (its length when stat'ed) as the first guess.
@@ -276,7 +275,8 @@ def _read_at_most(path: str, size: int, limit: int) -> bytes:
         os.close(fd)
 
 
-def _read_file(path: str) -> str:
+def read_file_text(path: str) -> str:
+    """A post file's whole text as it is now ("" if it has gone)."""
     try:
         with open(path, "rb") as fh:
             return fh.read().decode("utf-8-sig", errors="replace")
@@ -287,7 +287,7 @@ def _read_file(path: str) -> str:
 def read_body(path: str, title: str) -> str:
     """Read a post's body from disk, without a heading repeating ``title`` ("" if the file
     has gone: the next rescan drops it)."""
-    return extract_body(_read_file(path), title)
+    return extract_body(read_file_text(path), title)
 
 
 def _inside(path: str, root: str) -> bool:

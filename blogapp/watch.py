@@ -108,7 +108,7 @@ def _libc() -> ctypes.CDLL | None:
     if _LIBC is False:
         try:
             # The interpreter's own symbols include libc's. (ctypes.util.find_library would
-            # run `ldconfig -p` in a subprocess: ~50 ms of every start-up.)
+            # run `ldconfig -p` in a subprocess, which slows every start-up.)
             lib = ctypes.CDLL(None, use_errno=True)
             _LIBC = lib if hasattr(lib, "inotify_init1") else None
         except OSError:
