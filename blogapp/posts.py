@@ -1,6 +1,6 @@
 """The Post record and parse_post(): front matter + markdown text in, Post or PostError out.
 
-Pure: no Flask, no file access. content.py reads the files and hands the text here.
+Pure: no Flask, no file access. store.py reads the files and hands the text here.
 """
 
 from __future__ import annotations
