@@ -3,6 +3,7 @@
 import os
 from urllib.parse import urlsplit
 
+from blogapp import content
 from blogapp import create_app
 from blogapp.prefix import Mount
 
@@ -21,4 +22,4 @@ if prefix:
         )
     app.wsgi_app = Mount(app.wsgi_app, prefix)  # type: ignore[method-assign]
 # Read every post now, in gunicorn's master (preload_app), so forked workers start warm.
-app.extensions["blog_content"].snapshot()
+content.get_store(app).snapshot()

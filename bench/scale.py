@@ -105,6 +105,7 @@ def in_process(posts_dir: Path, sample: int) -> dict[str, Any]:
     """
     from zoneinfo import ZoneInfo
 
+    from blogapp import content
     from blogapp import create_app
     from blogapp.markup import render_markdown
     from blogapp.posts import parse_post
@@ -116,14 +117,14 @@ def in_process(posts_dir: Path, sample: int) -> dict[str, Any]:
     for path in sorted(posts_dir.glob("*.md"))[:sample]:
         text = path.read_text(encoding="utf-8")
         started = time.perf_counter()
-        post = parse_post(text, str(path), render_markdown, slug=path.stem, timezone=utc, default_author="x")
+        post = parse_post(text, str(path), slug=path.stem, timezone=utc, default_author="x")
         parse.append(time.perf_counter() - started)
         body = post.body
         started = time.perf_counter()
         render_markdown(body)
         render.append(time.perf_counter() - started)
 
-    store = create_app({"BLOG_POSTS_DIR": str(posts_dir), "BLOG_RELOAD_INTERVAL": 0}).extensions["blog_content"]
+    store = content.get_store(create_app({"BLOG_POSTS_DIR": str(posts_dir), "BLOG_RELOAD_INTERVAL": 0}))
     started = time.perf_counter()
     posts = len(store.current_view().posts)
     full_read = time.perf_counter() - started

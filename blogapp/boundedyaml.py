@@ -20,7 +20,7 @@ import yaml
 MAX_VALUES = 10_000
 #: Deepest nesting of lists and mappings front matter may use.
 MAX_DEPTH = 50
-#: libyaml's loader is ~10x faster, which matters with thousands of posts.
+#: libyaml's loader is much faster, which matters with thousands of posts.
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -31,7 +31,7 @@ def check_command(strict: bool) -> None:
     warnings = lint_posts() if strict else []
     for warning in warnings:
         click.echo(str(warning))
-    total = len(current_app.extensions["blog_content"].snapshot().posts)
+    total = len(content.get_store().snapshot().posts)
     visible = len(content.get_posts())
     summary = f"{total} valid post(s), {visible} visible now, {len(errors)} invalid"
     click.echo(summary + (f", {len(warnings)} warning(s)" if strict else ""), err=True)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from .posts import segment_problem
+from .fields import segment_problem
 from .publicfiles import is_inside
 
 _LINK = re.compile(r"""(?:href|src)=["']([^"']+)["']""")

@@ -262,6 +262,14 @@ def sanitize_html(raw: str) -> str:
     )
 
 
+def render_body(text: str, *, trust_html: bool, for_page: bool) -> RenderedBody:
+    """A post body as HTML: for its page (``render_markdown_with_toc``) or for feeds
+    (``render_markdown``, no permalinks and no heading list)."""
+    if for_page:
+        return render_markdown_with_toc(text, trust_html=trust_html)
+    return RenderedBody(render_markdown(text, trust_html=trust_html), ())
+
+
 def render_markdown(text: str, *, trust_html: bool = False) -> Markup:
     """Render a post body to HTML, sanitized unless ``trust_html``."""
     return _render(text, {}, trust_html)

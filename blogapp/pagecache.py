@@ -33,6 +33,7 @@ from flask_caching.backends import NullCache
 from werkzeug.datastructures import Headers
 from werkzeug.wsgi import get_host
 
+from . import content
 from .cacheentry import MARK
 from .cacheentry import Entry
 from .cacheentry import LocalEntries
@@ -93,7 +94,7 @@ class PageCache:
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self.store = app.extensions["blog_content"]
+        self.store = content.get_store(app)
         self.site_url: str = app.config["BLOG_SITE_URL"]
         self.trusted_hosts = app.config.get("TRUSTED_HOSTS")
         self.max_age: int = app.config["BLOG_HTTP_MAX_AGE"]
@@ -262,7 +263,7 @@ class PageCache:
         """``upcoming``: when the next scheduled post appears (POSIX seconds), if any."""
         max_age = self.max_age
         if upcoming is not None:
-            max_age = max(0, min(max_age, int(upcoming - time.time())))
+            max_age = max(0, min(max_age, int(upcoming - self.store.clock())))
         return f"public, max-age={max_age}, stale-while-revalidate={self.stale}"
 
 

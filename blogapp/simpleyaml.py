@@ -1,11 +1,11 @@
 """A fast path for the front matter nearly every post has, with PyYAML as the judge.
 
-Loading 10,000 posts spent over half its time in PyYAML: even with libyaml, composing the
-nodes of ten short lines costs ~60 µs. Front matter is almost always a flat mapping of
-quoted or plain scalars, with a list of tags and an ``author`` mapping. ``load`` reads
-exactly that shape in a few µs, and returns None for anything else — block scalars,
-anchors, tags, multi-line values, escapes, flow mappings, deeper nesting, tabs, unusual
-characters, odd indentation — so the caller hands the text to PyYAML.
+Kept because no library serves: even libyaml composes a node graph per document, several times
+the cost of this whole parse, and start-up reads every post's front matter (bench/README.md).
+Front matter is almost always a flat mapping of quoted or plain scalars, with a list of tags
+and an ``author`` mapping. ``load`` reads exactly that shape, and returns None for anything
+else — block scalars, anchors, tags, multi-line values, escapes, flow mappings, deeper
+nesting, tabs, unusual characters, odd indentation — so the caller hands the text to PyYAML.
 
 Whatever ``load`` returns is what ``yaml.load(text, Loader=yaml.CSafeLoader)`` returns:
 plain scalars are typed by PyYAML's own resolver and constructors (YAML 1.1: ``yes`` is

@@ -1,10 +1,12 @@
 """Linux inotify on the posts folder (and the folders of the public files posts use): "did
 anything change since I last asked?" in one syscall.
 
-A full look at 10,000 posts costs ~40 ms of stat calls; with a watch, a worker only looks when
+A full look stats every post file; with a watch, a worker only looks when
 the kernel has reported an event in the folder (create, delete, write, rename, attribute
 change), plus a safety look every FULL_LOOK_EVERY seconds. Where inotify is missing (not Linux)
 or blind (network file systems), set BLOG_WATCH=poll and every interval stats the folder.
+
+Not watchfiles: its watcher thread escapes the fork check and dies at fork; its call blocks.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def _libc() -> ctypes.CDLL | None:
     if _LIBC is False:
         try:
             # The interpreter's own symbols include libc's. (ctypes.util.find_library would
-            # run `ldconfig -p` in a subprocess: ~50 ms of every start-up.)
+            # run `ldconfig -p` in a subprocess, which slows every start-up.)
             lib = ctypes.CDLL(None, use_errno=True)
             _LIBC = lib if hasattr(lib, "inotify_init1") else None
         except OSError:

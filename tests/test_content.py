@@ -19,13 +19,14 @@ from werkzeug.exceptions import NotFound
 
 from blogapp import content
 from blogapp import create_app
-from blogapp.posts import BadDateError
-from blogapp.posts import EmptyPostError
-from blogapp.posts import EncodingError
-from blogapp.posts import FrontMatterError
-from blogapp.posts import MissingFieldError
-from blogapp.posts import SlugError
-from blogapp.posts import TooLargeError
+from blogapp import store as content_store
+from blogapp.fields import BadDateError
+from blogapp.fields import EmptyPostError
+from blogapp.fields import EncodingError
+from blogapp.fields import FrontMatterError
+from blogapp.fields import MissingFieldError
+from blogapp.fields import SlugError
+from blogapp.fields import TooLargeError
 from blogapp.watch import Watch
 
 from .conftest import post_text
@@ -248,7 +249,7 @@ def test_invalid_posts_lists_each_invalid_fixture_with_its_reason(app, posts_dir
 
 
 def test_reading_at_most_the_limit_copes_with_files_that_grew_since_their_stat(tmp_path):
-    from blogapp.content import _read_at_most
+    from blogapp.store import _read_at_most
 
     path = tmp_path / "grew.md"
     path.write_bytes(b"x" * 50_000)
@@ -260,18 +261,18 @@ def test_reading_at_most_the_limit_copes_with_files_that_grew_since_their_stat(t
 @pytest.mark.skipif((os.cpu_count() or 1) < 2 or not hasattr(os, "fork"), reason="needs two cores and fork")
 def test_parallel_first_read_equals_the_serial_one(make_app, monkeypatch):
     """Thousands of files are loaded by forked helpers (and this process); same result."""
-    serial = make_app().extensions["blog_content"].snapshot()
+    serial = content.get_store(make_app()).snapshot()
     pools = []
-    real_pool = content.ProcessPoolExecutor
+    real_pool = content_store.ProcessPoolExecutor
 
     def counting_pool(*args, **kwargs):
         pools.append(kwargs)
         return real_pool(*args, **kwargs)
 
-    monkeypatch.setattr(content, "PARALLEL_MIN", 2)
-    monkeypatch.setattr(content, "ProcessPoolExecutor", counting_pool)
-    monkeypatch.setattr(content.threading, "active_count", lambda: 1)  # pytest may run helper threads
-    parallel = make_app().extensions["blog_content"].snapshot()
+    monkeypatch.setattr(content_store, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(content_store, "ProcessPoolExecutor", counting_pool)
+    monkeypatch.setattr(content_store.threading, "active_count", lambda: 1)  # pytest may run helper threads
+    parallel = content.get_store(make_app()).snapshot()
     assert len(pools) == 1
     assert [(p.slug, p.title, p.date, p.tags, p.source) for p in parallel.posts] == [
         (p.slug, p.title, p.date, p.tags, p.source) for p in serial.posts
@@ -360,13 +361,13 @@ def test_fixing_and_breaking_a_post_moves_it_between_lists(app, write_post):
 
 def test_unchanged_posts_keep_their_identity(app, write_post, monkeypatch):
     parsed = []
-    real_parse = content.parse_post
+    real_parse = content_store.parse_post
 
     def counting_parse(text, source, *args, **kwargs):
         parsed.append(os.path.basename(source))
         return real_parse(text, source, *args, **kwargs)
 
-    monkeypatch.setattr(content, "parse_post", counting_parse)
+    monkeypatch.setattr(content_store, "parse_post", counting_parse)
     with app.app_context():
         untouched = content.get_post("tags-as-list")
         edited = content.get_post("tags-as-string")
@@ -434,17 +435,24 @@ def test_content_version(app, write_post, posts_dir):
 
 
 def test_future_post_appears_when_its_time_comes(app, write_post):
-    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
-    write_post("soon.md", post_text("Soon", date=when.isoformat()))
+    when = dt.datetime(2031, 5, 1, 12, 0, tzinfo=dt.UTC).timestamp()
+    write_post("soon.md", post_text("Soon", date="2031-05-01T12:00:00Z"))
+    now = [when - 3600]
     with app.app_context():
+        content.get_store().clock = lambda: now[0]  # no sleeping: the test moves time
         assert content.get_post("soon") is None
         before = content.content_version()
-        assert wait_for(lambda: content.get_post("soon") is not None, timeout=6)
-        assert dt.datetime.now(dt.UTC) >= when
+        now[0] = when - 0.001
+        assert content.get_post("soon") is None
+        assert content.content_version() == before
+        now[0] = when
+        assert content.get_post("soon") is not None
         assert content.content_version() != before
         assert content.get_posts()[0].slug == "soon"
         after = content.content_version()
         assert content.content_version() == after
+        now[0] = when - 1  # a clock set back hides it again
+        assert content.get_post("soon") is None
 
 
 def test_changes_show_within_two_seconds_with_a_reload_interval(make_app, write_post):
@@ -482,7 +490,7 @@ def test_inotify_is_found_on_linux():
 
 @pytest.mark.skipif(not Watch.available(), reason="inotify is Linux-only")
 def test_watch_skips_the_stat_pass_until_the_folder_changes(app, write_post, monkeypatch):
-    store = app.extensions["blog_content"]
+    store = content.get_store(app)
     store.snapshot()
     calls = _count_lists(store, monkeypatch)
     for _ in range(5):
@@ -499,7 +507,7 @@ def test_a_slow_first_read_is_not_followed_by_another_look_at_once(config, monke
     """gunicorn forks workers right after the master's first read (seconds at 10,000 posts):
     their first requests must not each begin with a full look at the folder."""
     app = create_app({**config, "BLOG_WATCH": "poll", "BLOG_RELOAD_INTERVAL": 0.5})
-    store = app.extensions["blog_content"]
+    store = content.get_store(app)
     real = store._list
 
     def slow():
@@ -518,7 +526,7 @@ def test_a_slow_first_read_is_not_followed_by_another_look_at_once(config, monke
 
 def test_poll_mode_looks_every_interval(config, write_post, monkeypatch):
     app = create_app({**config, "BLOG_WATCH": "poll"})
-    store = app.extensions["blog_content"]
+    store = content.get_store(app)
     store.snapshot()
     calls = _count_lists(store, monkeypatch)
     for _ in range(3):

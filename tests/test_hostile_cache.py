@@ -23,8 +23,8 @@ from blogapp import pagecache
 from blogapp import publicwatch
 from blogapp import search as fts
 from blogapp.assets import is_canonical
+from blogapp.fields import Author
 from blogapp.pagecache import cacheable
-from blogapp.posts import Author
 from blogapp.posts import Post
 from blogapp.publicwatch import PublicFiles
 from blogapp.publicwatch import references

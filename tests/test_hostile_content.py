@@ -25,8 +25,8 @@ from PIL import Image
 
 from blogapp import search
 from blogapp import social
+from blogapp.fields import FrontMatterError
 from blogapp.markup import render_markdown
-from blogapp.posts import FrontMatterError
 from blogapp.posts import count_words
 from blogapp.posts import parse_post
 
@@ -57,7 +57,7 @@ def within(seconds: float) -> Iterator[None]:
 
 
 def parse(text: str, source: str = "posts/x.md", slug: str = "x"):
-    return parse_post(text, source, str, slug=slug, timezone=dt.UTC, default_author="A")
+    return parse_post(text, source, slug=slug, timezone=dt.UTC, default_author="A")
 
 
 def run_check(posts: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:

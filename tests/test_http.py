@@ -13,6 +13,7 @@ import brotli
 import pytest
 
 from blogapp import cacheentry
+from blogapp import content
 from blogapp import create_app
 
 from .conftest import post_text
@@ -179,18 +180,19 @@ def test_static_files_are_fingerprinted_and_immutable(client):
 
 
 def test_scheduled_post_appears_on_time_without_restart(client, write_post):
-    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
-    write_post("scheduled.md", post_text("Scheduled Post", date=soon.isoformat()))
+    soon = dt.datetime(2031, 5, 1, 12, 0, tzinfo=dt.UTC).timestamp()
+    write_post("scheduled.md", post_text("Scheduled Post", date="2031-05-01T12:00:00Z"))
+    now = [soon - 3]
+    content.get_store(client.application).clock = lambda: now[0]  # no sleeping: the test moves time
     first = client.get("/")
     assert b"Scheduled Post" not in first.data
     max_age = int(re.search(r"max-age=(\d+)", first.headers["Cache-Control"])[1])
-    assert max_age <= 3  # no cache in front may keep the page past the publication time
+    assert max_age == 3  # no cache in front may keep the page past the publication time
     assert client.get("/posts/scheduled").status_code == 404
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and b"Scheduled Post" not in client.get("/").data:
-        time.sleep(0.2)
+    now[0] = soon - 0.5
+    assert b"Scheduled Post" not in client.get("/").data
+    now[0] = soon
     assert b"Scheduled Post" in client.get("/").data
-    assert dt.datetime.now(dt.UTC) >= soon
     assert client.get("/posts/scheduled").status_code == 200
     assert b"Scheduled Post" in client.get("/feed.xml").data
     assert b"/posts/scheduled" in client.get("/sitemap.xml").data

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from blogapp.fields import Author
+from blogapp.fields import BadDateError
+from blogapp.fields import EmptyPostError
+from blogapp.fields import FrontMatterError
+from blogapp.fields import MissingFieldError
+from blogapp.fields import PostError
 from blogapp.markup import render_markdown
-from blogapp.posts import Author
-from blogapp.posts import BadDateError
-from blogapp.posts import EmptyPostError
-from blogapp.posts import FrontMatterError
-from blogapp.posts import MissingFieldError
 from blogapp.posts import Post
-from blogapp.posts import PostError
 from blogapp.posts import parse_post
 
 POSTS = Path(__file__).parent / "data" / "posts"
@@ -32,15 +32,19 @@ UTC = dt.UTC
 SITE_AUTHOR = "Site Author"
 
 
-def parse(text: str, source: str = "posts/x.md", *, slug: str = "x", tz: ZoneInfo = BERLIN, render=None) -> Post:
+def parse(text: str, source: str = "posts/x.md", *, slug: str = "x", tz: ZoneInfo = BERLIN) -> Post:
     return parse_post(
         text,
         source,
-        render or render_markdown,
         slug=slug,
         timezone=tz,
         default_author=SITE_AUTHOR,
     )
+
+
+def html_of(post: Post) -> str:
+    """The post's body rendered as the feeds render it."""
+    return str(render_markdown(post.body))
 
 
 def parse_fixture(name: str) -> Post:
@@ -214,7 +218,7 @@ def test_valid_fixture(name):
     assert result.author == author
     assert result.slug == slug
     assert result.source == str(POSTS / name)
-    assert result.html.strip()
+    assert html_of(result).strip()
 
 
 @pytest.mark.parametrize("name", sorted(INVALID))
@@ -241,7 +245,7 @@ def test_fixture_flags_and_fields():
     assert b"\r\n" in (POSTS / "crlf-line-endings.md").read_bytes()
     crlf = parse_fixture("crlf-line-endings.md")
     assert crlf.body == "Line one.\n\nLine two."
-    assert "\r" not in crlf.html
+    assert "\r" not in html_of(crlf)
 
 
 # --- error messages and YAML line numbers -----------------------------------------------
@@ -512,54 +516,46 @@ def test_derived_excerpt_of_a_short_body_is_whole():
 def test_leading_h1_equal_to_title_is_dropped():
     result = parse(post(title='"Hello, World!"', body="# Hello World\n\nFirst paragraph.\n\n## Section"))
     assert result.body.startswith("First paragraph.")
-    assert "Hello World" not in result.html
-    assert '<h2 id="section">Section</h2>' in result.html  # the body's top heading sits under the title
+    assert "Hello World" not in html_of(result)
+    assert '<h2 id="section">Section</h2>' in html_of(result)  # the body's top heading sits under the title
     assert result.excerpt.startswith("First paragraph.")
 
 
 def test_leading_h1_restating_the_fixture_title_is_dropped():
     result = parse_fixture("body-h1-restates-title.md")
-    assert "Body H1 Restates Title" not in result.html
-    assert "First paragraph after the repeated title." in result.html
+    assert "Body H1 Restates Title" not in html_of(result)
+    assert "First paragraph after the repeated title." in html_of(result)
 
 
 def test_reworded_leading_h1_is_kept_as_h2():
     result = parse_fixture("body-h1-rewords-title.md")
-    assert "<h2" in result.html
-    assert "A Different Wording Of The Title</h2>" in result.html
-    assert "<h1" not in result.html
+    assert "<h2" in html_of(result)
+    assert "A Different Wording Of The Title</h2>" in html_of(result)
+    assert "<h1" not in html_of(result)
 
 
 def test_later_h1_equal_to_title_is_kept():
     result = parse(post(body="Intro.\n\n# T"))
-    assert "T</h2>" in result.html
+    assert "T</h2>" in html_of(result)
 
 
 # --- rendering once -------------------------------------------------------------------------
 
 
-def test_html_is_rendered_lazily_from_the_body_loader():
-    """Parsing renders nothing; the body comes from ``load_body`` when html is asked for."""
-    calls = []
-
-    def render(text):
-        calls.append(text)
-        return render_markdown(text)
-
-    result = parse(post(body="Some *text*."), render=render)
-    assert calls == []
-    assert "<em>text</em>" in result.html
-    assert calls == ["Some *text*."]
+def test_the_body_comes_from_the_body_loader():
+    """A Post holds no HTML; its body comes from ``load_body`` when asked for."""
+    result = parse(post(body="Some *text*."))
+    assert not hasattr(result, "html")
+    assert "<em>text</em>" in html_of(result)
     later = parse_post(
         post(body="Parsed body."),
         "x.md",
-        render,
         slug="x",
         timezone=ZoneInfo("UTC"),
         default_author="A",
-        load_body=lambda: "Body from *disk*.",
+        load_body=lambda title: "Body from *disk*.",
     )
-    assert "<em>disk</em>" in later.html
+    assert "<em>disk</em>" in html_of(later)
 
 
 # --- YAML oddities --------------------------------------------------------------------------
@@ -646,10 +642,11 @@ def test_deeply_nested_front_matter_is_an_error_not_a_crash(nested, tmp_path):
         f"""
         from pathlib import Path
         from zoneinfo import ZoneInfo
-        from blogapp.posts import PostError, parse_post
+        from blogapp.fields import PostError
+        from blogapp.posts import parse_post
         text = Path({str(path)!r}).read_text(encoding="utf-8")
         try:
-            parse_post(text, "deep.md", str, slug="deep", timezone=ZoneInfo("UTC"), default_author="A")
+            parse_post(text, "deep.md", slug="deep", timezone=ZoneInfo("UTC"), default_author="A")
         except PostError as err:
             print(type(err).__name__)
         """

@@ -16,10 +16,10 @@ from werkzeug.wrappers import Response
 
 from .. import content
 from .. import publicfiles
+from ..fields import xml_safe
 from ..pagecache import cacheable
 from ..posts import Post
 from ..posts import newest_change
-from ..posts import xml_safe
 from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import absolutize_urls
@@ -58,7 +58,8 @@ def entry_id(post: Post) -> str:
 
 def entry_html(post: Post) -> str:
     """The post's sanitized HTML with every relative href/src made absolute."""
-    return xml_text(absolutize_urls(str(post.html), absolute_url("pages.post", slug=post.slug)))
+    html = content.render(post, for_page=False).html
+    return xml_text(absolutize_urls(str(html), absolute_url("pages.post", slug=post.slug)))
 
 
 def _feed_meta(tag: str | None, endpoint: str) -> dict[str, str]:

@@ -20,7 +20,6 @@ from werkzeug.wrappers import Response
 from .. import content
 from .. import publicfiles
 from ..markup import Heading
-from ..markup import render_markdown_with_toc
 from ..pagecache import cacheable
 from ..posts import Post
 from ..social import render_card
@@ -92,7 +91,7 @@ def post(slug: str) -> Response:
     at = posts.index(found)
     newer = posts[at - 1] if at > 0 else None
     older = posts[at + 1] if at + 1 < len(posts) else None
-    rendered = render_markdown_with_toc(found.body, trust_html=current_app.config["BLOG_TRUST_HTML"])
+    rendered = content.render(found)
     page_path = "/posts/" + found.slug
     canonical = absolute_url("pages.post", slug=found.slug)
     image = share_image_url(found)

@@ -1,0 +1,296 @@
+"""The posts folder: files -> posts, and noticing when a file changes (the only reader of it).
+
+Each worker keeps ``{path: (stat key, content digest, Post | PostError, public files used)}``
+and checks the folder at most every BLOG_RELOAD_INTERVAL seconds (with inotify, a stat pass
+only when the kernel reported a change, or every FULL_LOOK_EVERY seconds), so an edit shows
+within about a second everywhere and an unchanged file is never parsed again. The snapshot's
+fingerprint covers the posts and the state of the public files they use (publicwatch.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .fields import EncodingError
+from .fields import PostError
+from .fields import TooLargeError
+from .fields import normalize_slug
+from .index import Snapshot
+from .index import View
+from .index import alias_paths
+from .index import build_snapshot
+from .markup import RenderedBody
+from .markup import render_body
+from .posts import Post
+from .posts import extract_body
+from .posts import parse_post
+from .publicfiles import is_inside
+from .publicwatch import PublicFiles
+from .publicwatch import references
+from .watch import FULL_LOOK_EVERY
+from .watch import Watch
+
+logger = logging.getLogger("blogapp.content")
+
+StatKey = tuple[int, int, int]
+#: What loading one file gives: content digest, Post or PostError, public files it uses.
+Loaded = tuple[str, "Post | PostError", tuple[str, ...]]
+#: Below this many files to parse, forking helpers costs more than it saves.
+PARALLEL_MIN = 2000
+
+
+def is_post_file(name: str) -> bool:
+    """True for ``*.md`` names that are not hidden files or editor leftovers."""
+    return name.endswith(".md") and not name.startswith((".", "#", "~")) and len(name) > 3
+
+
+@dataclass(frozen=True)
+class Loader:
+    """How to turn one post file into a Post: the settings parsing needs, picklable so
+    forked helpers receive it as an argument."""
+
+    max_bytes: int
+    timezone: ZoneInfo
+    default_author: str
+
+    def load(self, path: str, size: int) -> Loaded:
+        """(content digest, Post or the reason it is invalid, public files it uses) for one file."""
+        digest = f"size:{size}"
+        try:
+            if size > self.max_bytes:
+                raise TooLargeError(path, f"file is {size} bytes, over BLOG_MAX_POST_BYTES ({self.max_bytes})")
+            data = _read_at_most(path, size, self.max_bytes)
+            digest = hashlib.blake2b(data, digest_size=8).hexdigest()
+            if len(data) > self.max_bytes:
+                raise TooLargeError(path, f"file is over BLOG_MAX_POST_BYTES ({self.max_bytes})")
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise EncodingError(path, f"not UTF-8 (byte {exc.start})") from None
+            post = parse_post(
+                text,
+                path,
+                slug=normalize_slug(os.path.basename(path)[:-3]),
+                timezone=self.timezone,
+                default_author=self.default_author,
+                # Keep the front matter only; the body is read again when it is rendered.
+                load_body=functools.partial(read_body, path),
+            )
+            return digest, post, references(post, text)
+        except PostError as err:
+            return digest, err, ()
+        except OSError as exc:
+            return digest, PostError(path, f"cannot read: {exc.strerror or exc}"), ()
+
+
+def load_chunk(loader: Loader, items: list[tuple[str, StatKey]]) -> list[Loaded]:
+    """Load some files (in a forked helper, or in the parent)."""
+    loaded = []
+    for i, (path, key) in enumerate(items):
+        if i % 64 == 63:
+            time.sleep(0)  # let other greenlets run (gevent): the pool's reader drains helpers' pipes
+        loaded.append(loader.load(path, key[1]))
+    return loaded
+
+
+class ContentStore:
+    """Per-app, per-process state: the memo and the current snapshot."""
+
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
+        self.posts_dir: Path = cfg["BLOG_POSTS_DIR"]
+        self.interval: float = cfg["BLOG_RELOAD_INTERVAL"]
+        self.show_hidden: bool = cfg["BLOG_SHOW_DRAFTS"]
+        self.loader = Loader(
+            max_bytes=cfg["BLOG_MAX_POST_BYTES"],
+            timezone=ZoneInfo(cfg["BLOG_TIMEZONE"]),
+            default_author=cfg["BLOG_AUTHOR"],
+        )
+        #: BLOG_TRUST_HTML, read once: ``render`` applies it to every post.
+        self.trust_html: bool = cfg["BLOG_TRUST_HTML"]
+        # {path: (stat key, content digest, Post or PostError, public files it uses)}
+        self._memo: dict[str, tuple[StatKey, str, Post | PostError, tuple[str, ...]]] = {}
+        self._stats: dict[str, StatKey] = {}
+        self.gone_file: Path = cfg["BLOG_GONE_FILE"]
+        self._gone: tuple[tuple[int, int] | None, frozenset[str]] = (None, frozenset())
+        self._lock = threading.Lock()
+        self._checked = -float("inf")
+        self._looked = -float("inf")
+        self._watch = Watch(str(self.posts_dir)) if cfg["BLOG_WATCH"] == "auto" and Watch.available() else None
+        self._public = PublicFiles(str(cfg["BLOG_PUBLIC_DIR"]), watch=cfg["BLOG_WATCH"] == "auto")
+        self._snapshot: Snapshot | None = None
+        #: "Now" for publication times (POSIX seconds); tests set their own to move time.
+        self.clock: Callable[[], float] = time.time
+
+    def snapshot(self) -> Snapshot:
+        """The current snapshot, rescanning the folder if the interval has passed.
+
+        With a watch (BLOG_WATCH=auto on Linux), the look is skipped unless the kernel
+        reported an event in the folder, or FULL_LOOK_EVERY seconds have passed.
+        """
+        now = time.monotonic()
+        if self._snapshot is None or now - self._checked >= self.interval:
+            with self._lock:
+                if self._snapshot is None or now - self._checked >= self.interval:
+                    started = time.monotonic()  # the look starts now, however long it takes
+                    first = self._snapshot is None
+                    if self._needs_look(started):
+                        self._snapshot = self._rescan(self._snapshot)
+                        self._looked = started
+                    public = self._public.current(started)
+                    if public != self._snapshot.public:
+                        # A cover or image the posts use was added, removed or replaced.
+                        self._snapshot = dataclasses.replace(self._snapshot, public=public, _views={})
+                    # After the first read (long with many posts, in gunicorn's master) the
+                    # next check is an interval after it ends: workers forked right after it
+                    # then answer at once instead of each starting with a full look. What
+                    # changes meanwhile is seen at that check (a new watch always looks).
+                    self._checked = time.monotonic() if first else started
+        return self._snapshot
+
+    def _needs_look(self, now: float) -> bool:
+        if self._watch is None:
+            return True
+        # Always drain, so one event means one look; the first call opens the watch before
+        # the first look, so nothing written during that look is missed.
+        changed = self._watch.changed()
+        return changed or self._snapshot is None or now - self._looked >= FULL_LOOK_EVERY
+
+    def gone(self) -> frozenset[str]:
+        """Paths listed in BLOG_GONE_FILE, re-read when the file changes."""
+        try:
+            st = os.stat(self.gone_file)
+            key = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            return frozenset()
+        if self._gone[0] != key:
+            with open(self.gone_file, encoding="utf-8", errors="replace") as fh:
+                self._gone = (key, frozenset(alias_paths([line.split("#", 1)[0] for line in fh])))
+        return self._gone[1]
+
+    def current_view(self) -> View:
+        """The posts visible now (cheap: at most a stat pass once per interval)."""
+        return self.snapshot().view(self.clock())
+
+    def render(self, post: Post, *, for_page: bool = True) -> RenderedBody:
+        """The one place a post becomes HTML: its body, read from the file now, rendered
+        (and sanitized unless BLOG_TRUST_HTML); ``for_page`` adds heading permalinks, as
+        ``markup.render_body`` says."""
+        return render_body(self.body(post), trust_html=self.trust_html, for_page=for_page)
+
+    def body(self, post: Post) -> str:
+        """``post``'s markdown body, read from its file now."""
+        return read_body(post.source, post.title)
+
+    def _rescan(self, old: Snapshot | None) -> Snapshot:
+        stats = self._list()
+        if old is not None and stats == self._stats:
+            return old  # the common case: one stat pass, nothing else
+        memo = {path: self._memo[path] for path, key in stats.items() if self._memo.get(path, (None,))[0] == key}
+        changed = [(path, key) for path, key in stats.items() if path not in memo]
+        for (path, key), loaded in zip(changed, self._load_many(changed), strict=True):
+            memo[path] = (key, *loaded)
+            if isinstance(loaded[1], PostError):
+                logger.warning("invalid post %s", loaded[1])
+        self._memo, self._stats = memo, stats
+        self._public.use(ref for *_, refs in memo.values() for ref in refs)
+        # The version hashes names and contents, not times: hosts with their own copies of
+        # the same posts agree on it, and so share a Redis cache.
+        listing = sorted((os.path.basename(path), digest) for path, (_, digest, *_) in memo.items())
+        fingerprint = hashlib.blake2b(repr(listing).encode(), digest_size=8).hexdigest()
+        return build_snapshot(fingerprint, [item for _, _, item, _ in memo.values()], self.show_hidden)
+
+    def _load_many(self, items: list[tuple[str, StatKey]]) -> list[Loaded]:
+        """Load files, on every core when there are many and it is safe to fork.
+
+        At start-up (gunicorn's master preloads the app, see wsgi.py) there is one thread, so
+        forked helpers can share the work. Never forks from a threaded worker, where another
+        thread could hold a lock.
+        """
+        cores = os.cpu_count() or 1
+        if len(items) < PARALLEL_MIN or cores < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
+            return load_chunk(self.loader, items)
+        chunks = [items[i::cores] for i in range(cores)]
+        context = multiprocessing.get_context("fork")
+        # This process loads the first share itself: one helper fewer to start, and one share
+        # fewer to pickle back.
+        with ProcessPoolExecutor(max_workers=cores - 1, mp_context=context) as pool:
+            helpers = [pool.submit(load_chunk, self.loader, chunk) for chunk in chunks[1:]]
+            parts = [load_chunk(self.loader, chunks[0])] + [helper.result() for helper in helpers]
+        results: list[Loaded] = [None] * len(items)  # type: ignore[list-item]
+        for i, part in enumerate(parts):
+            results[i::cores] = part
+        return results
+
+    def _list(self) -> dict[str, StatKey]:
+        """Stat every candidate post file; the only directory scan."""
+        root = str(self.posts_dir)
+        found: dict[str, StatKey] = {}
+        try:
+            entries = list(os.scandir(root))
+        except OSError as exc:
+            logger.error("cannot read BLOG_POSTS_DIR %s: %s", root, exc)
+            return found
+        for entry in entries:
+            if not is_post_file(entry.name):
+                continue
+            try:
+                if entry.is_symlink() and not is_inside(entry.path, root):
+                    continue
+                if not entry.is_file():
+                    continue
+                st = entry.stat()
+            except OSError:
+                continue
+            found[entry.path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+        return found
+
+
+def _read_at_most(path: str, size: int, limit: int) -> bytes:
+    """The file's bytes, at most ``limit + 1`` of them (so "too large" shows), read with
+    ``size`` (its length when stat'ed) as the first guess.
+
+    Cheaper than ``open(path, "rb").read(limit + 1)``, which allocates ``limit`` bytes for
+    every file.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        parts, total, want = [], 0, min(size, limit) + 1
+        while total <= limit:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+            want = min(limit + 1 - total, 1 << 16)  # the file grew since its stat
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def read_file_text(path: str) -> str:
+    """A post file's whole text as it is now ("" if it has gone)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return ""
+
+
+def read_body(path: str, title: str) -> str:
+    """Read a post's body from disk, without a heading repeating ``title`` ("" if the file
+    has gone: the next rescan drops it)."""
+    return extract_body(read_file_text(path), title)
