@@ -138,7 +138,10 @@ def _watch_change(server: Server, changed_at: float, shows: Callable[[dict, int,
             thread.join(timeout=35)
     assert not errors, errors
     first, workers = switched_at(), server.worker_pids()
-    assert workers <= set(first), f"not every worker showed the change within 15 s: {first}, workers {workers}"
+    missing = {p: [x.seen for x in sightings if x.pid == p][-1:] for p in workers - set(first)}
+    assert workers <= set(first), (
+        f"not every worker showed the change within 15 s: {first}, workers {workers}, last seen: {missing}"
+    )
     old = [x for x in sightings if not x.new]
     last_old = max(old, key=lambda x: x.started, default=None)
     stale = last_old.started - changed_at if last_old else 0.0
