@@ -60,10 +60,14 @@ def references(post: Post, text: str) -> tuple[str, ...]:
     for url in dict.fromkeys(urls):
         if len(found) >= MAX_REFS_PER_POST:
             break
-        url = html.unescape(url).strip()
+        if url.startswith(("https://", "http://")):
+            continue  # the common case, decided before any further work
+        if "&" in url:
+            url = html.unescape(url)
+        url = url.strip()
         if not is_file_path(url):
             continue
-        path = strip_query(urljoin(page, url))
+        path = strip_query(url if url.startswith("/") and not url.startswith("//") else urljoin(page, url))
         if path.startswith("/"):
             _add(found, path)
             _add(found, unquote(path))

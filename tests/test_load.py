@@ -84,7 +84,9 @@ class Sighting:
     seen: str
 
 
-def _watch_change(server: Server, changed_at: float, shows: Callable[[dict, int, bytes], bool]) -> tuple[float, float]:
+def _watch_change(
+    server: Server, changed_at: float, shows: Callable[[dict, int, bytes], bool]
+) -> tuple[float, float, set[int]]:
     """Probe until every worker has shown the new state for good; return two delays, in
     seconds from ``changed_at``:
 
@@ -138,15 +140,17 @@ def _watch_change(server: Server, changed_at: float, shows: Callable[[dict, int,
             thread.join(timeout=35)
     assert not errors, errors
     first, workers = switched_at(), server.worker_pids()
-    missing = {p: [x.seen for x in sightings if x.pid == p][-1:] for p in workers - set(first)}
-    assert workers <= set(first), (
-        f"not every worker showed the change within 15 s: {first}, workers {workers}, last seen: {missing}"
-    )
+    # A worker none of whose answers was sampled (its accept loop lost every probe's connection
+    # to the others for 15 s) cannot be judged here; the stale bound below still holds for every
+    # answer received, and the test requires each worker to be judged in most steps.
+    sampled = {x.pid for x in sightings if x.started >= changed_at}
+    missing = {p: [x.seen for x in sightings if x.pid == p][-1:] for p in (workers & sampled) - set(first)}
+    assert workers & sampled <= set(first), f"a worker did not switch within 15 s: {first}, last seen: {missing}"
     old = [x for x in sightings if not x.new]
     last_old = max(old, key=lambda x: x.started, default=None)
     stale = last_old.started - changed_at if last_old else 0.0
     assert stale <= VISIBLE_WITHIN, f"worker {last_old.pid} still old after {stale:.2f}s: {last_old.seen}"
-    return stale, max(first[p] for p in workers) - changed_at
+    return stale, max(first[p] for p in workers & sampled) - changed_at, workers - sampled
 
 
 def test_content_changes_under_load_show_within_two_seconds(server):
@@ -179,6 +183,7 @@ def test_content_changes_under_load_show_within_two_seconds(server):
         ]
         stale: dict[str, float] = {}
         switched: dict[str, float] = {}
+        unjudged: dict[str, set[int]] = {}
         for name, data, atomic, shows in steps:
             time.sleep(random.uniform(0.2, 1.2))  # land at any moment of the workers' reload interval
             if data is None:
@@ -186,7 +191,7 @@ def test_content_changes_under_load_show_within_two_seconds(server):
             else:
                 _write(churn, data, atomic=atomic)
             try:
-                stale[name], switched[name] = _watch_change(server, time.monotonic(), shows)
+                stale[name], switched[name], unjudged[name] = _watch_change(server, time.monotonic(), shows)
             except AssertionError as exc:
                 raise AssertionError(f"step {name!r} (after {switched}): {exc}") from None
         time.sleep(0.5)
@@ -199,6 +204,7 @@ def test_content_changes_under_load_show_within_two_seconds(server):
     assert not load.server_errors(), Counter(o.path for o in load.server_errors())
     assert not load.failures(), Counter(o.error for o in load.failures())
     assert max(stale.values()) <= VISIBLE_WITHIN, stale  # (also asserted as each step ends)
+    assert sum(1 for pids in unjudged.values() if pids) <= 2, unjudged  # each worker judged in most steps
     assert len(load.outcomes) > 200
 
 
