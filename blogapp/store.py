@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -50,6 +51,8 @@ StatKey = tuple[int, int, int]
 #: What loading one file gives: content digest, Post or PostError, public files it uses.
 Loaded = tuple[str, "Post | PostError", tuple[str, ...]]
 #: Below this many files to parse, forking helpers costs more than it saves.
+#: From this many files to parse, the garbage collector waits until they are read.
+BULK_MIN = 500
 PARALLEL_MIN = 2000
 
 
@@ -201,7 +204,7 @@ class ContentStore:
             return old  # the common case: one stat pass, nothing else
         memo = {path: self._memo[path] for path, key in stats.items() if self._memo.get(path, (None,))[0] == key}
         changed = [(path, key) for path, key in stats.items() if path not in memo]
-        for (path, key), loaded in zip(changed, self._load_many(changed), strict=True):
+        for (path, key), loaded in zip(changed, self._load_bulk(changed), strict=True):
             memo[path] = (key, *loaded)
             if isinstance(loaded[1], PostError):
                 logger.warning("invalid post %s", loaded[1])
@@ -212,6 +215,17 @@ class ContentStore:
         listing = sorted((os.path.basename(path), digest) for path, (_, digest, *_) in memo.items())
         fingerprint = hashlib.blake2b(repr(listing).encode(), digest_size=8).hexdigest()
         return build_snapshot(fingerprint, [item for _, _, item, _ in memo.values()], self.show_hidden)
+
+    def _load_bulk(self, items: list[tuple[str, StatKey]]) -> list[Loaded]:
+        """``_load_many`` with the cyclic garbage collector paused for a big read: the posts
+        are long-lived, so its passes over them while they are made find nothing to free."""
+        if len(items) < BULK_MIN or not gc.isenabled():
+            return self._load_many(items)
+        gc.disable()
+        try:
+            return self._load_many(items)
+        finally:
+            gc.enable()
 
     def _load_many(self, items: list[tuple[str, StatKey]]) -> list[Loaded]:
         """Load files, on every core when there are many and it is safe to fork.

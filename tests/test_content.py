@@ -7,6 +7,7 @@ unchanged posts, logging once per change, content_version(), and the reload inte
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import os
 import sys
@@ -546,3 +547,17 @@ def test_a_dropped_watch_closes_its_descriptor(tmp_path):
     gc.collect()
     with pytest.raises(OSError):
         os.fstat(fd)
+
+
+def test_a_big_first_read_pauses_the_garbage_collector_and_restores_it(tmp_path, monkeypatch):
+    for i in range(3):
+        (tmp_path / f"p{i}.md").write_text(f"---\ntitle: P{i}\ndate: 2024-01-0{i + 1}\n---\nBody {i}\n")
+    monkeypatch.setattr(content_store, "BULK_MIN", 2)
+    seen = []
+    real = content_store.ContentStore._load_many
+    monkeypatch.setattr(
+        content_store.ContentStore, "_load_many", lambda self, items: seen.append(gc.isenabled()) or real(self, items)
+    )
+    app = create_app({"TESTING": True, "BLOG_POSTS_DIR": str(tmp_path), "BLOG_GONE_FILE": str(tmp_path / "g")})
+    assert len(content.get_store(app).snapshot().posts) == 3
+    assert seen == [False] and gc.isenabled()
