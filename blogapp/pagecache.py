@@ -146,6 +146,9 @@ class PageCache:
         if entry is None:
             hit = "HIT"
             key = self._key_prefix + "|".join(map(str, local_key))  # the backend's, as text
+            # Only a cacheable view's answer can be in the backend: a file, /healthz or a 404
+            # costs no round trip (a query string's route was looked up above).
+            shared = shared and (bool(query) or self.queries.route(path) is not None)
             entry = self._get(key) if shared else None
             if entry is None:
                 hit = "MISS"

@@ -188,6 +188,28 @@ def test_junk_queries_add_no_redis_keys(tmp_path):
         redis_server.stop()
 
 
+def test_answers_of_no_cacheable_view_cost_no_redis_lookup(tmp_path):
+    redis_lib = pytest.importorskip("redis")
+    redis_server = Redis(tmp_path)
+    srv = None
+    try:
+        srv = Server(tmp_path, env={"FLASK_CACHE_TYPE": "RedisCache", "FLASK_CACHE_REDIS_URL": redis_server.url})
+        stats = redis_lib.Redis(port=redis_server.port)
+        before = stats.info("stats")["keyspace_misses"] + stats.info("stats")["keyspace_hits"]
+        for i in range(20):
+            assert request(srv, f"/no-such-page-{i}").status == 404
+            assert request(srv, "/healthz").status == 200
+        after = stats.info("stats")["keyspace_misses"] + stats.info("stats")["keyspace_hits"]
+        assert after == before
+        assert request(srv, "/posts/hello-world").status == 200  # a cacheable page still asks
+        assert stats.info("stats")["keyspace_misses"] + stats.info("stats")["keyspace_hits"] > after
+        stats.close()
+    finally:
+        if srv is not None:
+            srv.stop()
+        redis_server.stop()
+
+
 def test_canonical_query_normalises_order_duplicates_and_encoding():
     kept = frozenset({"q", "page"})
     assert cachekey.canonical_query("page=2&q=a+b&x=1&q=c", kept) == "page=2&q=a%20b"
