@@ -17,9 +17,10 @@ from .fields import PostError
 from .fields import normalize_slug
 from .index import View
 from .markup import RenderedBody
+from .postfiles import read_file_text
 from .posts import Post
 from .store import ContentStore
-from .store import read_file_text
+from .summary import Summary
 
 
 def init_app(app: Flask) -> None:
@@ -98,6 +99,16 @@ def render(post: Post, *, for_page: bool = True) -> RenderedBody:
     """``post``'s body as HTML (its page's, or with ``for_page=False`` the feeds'), with
     BLOG_TRUST_HTML applied."""
     return get_store().render(post, for_page=for_page)
+
+
+def summary(post: Post) -> Summary:
+    """What listings, feeds and meta tags say of ``post``: excerpt, words, reading time."""
+    return get_store().summary(post)
+
+
+def body(post: Post) -> str:
+    """``post``'s markdown body, read from its file now."""
+    return get_store().body(post)
 
 
 def read_text(post: Post) -> str:

@@ -11,6 +11,7 @@ from . import content
 from . import publicfiles
 from .posts import Post
 from .posts import opens_with_title
+from .summary import excerpt_problems
 
 _POST_LINK = re.compile(r"""(?:\]\(\s*<?|href=["'])(/posts/[^)\s"'#?>]+)""")
 
@@ -38,7 +39,11 @@ def lint_posts() -> list[LintWarning]:
             excerpts[" ".join(post.excerpt_source.split()).casefold()].append(post)
         else:
             found.append(LintWarning(post.source, "no excerpt (listings and meta tags use the body's first words)"))
-        found += _links(post)
+        body = content.body(post)
+        found += _links(post, body)
+        found += [LintWarning(post.source, problem) for problem in excerpt_problems(post, body)]
+        if not body.strip():
+            found.append(LintWarning(post.source, "no body: the post page shows only its title, cover and excerpt"))
         if opens_with_title(content.read_text(post), post.title):
             repeated = f"the body starts with a heading that repeats the title {post.title!r}"
             found.append(LintWarning(post.source, repeated))
@@ -57,9 +62,9 @@ def _files(post: Post) -> list[LintWarning]:
     ]
 
 
-def _links(post: Post) -> list[LintWarning]:
+def _links(post: Post, body: str) -> list[LintWarning]:
     warnings = []
-    for link in sorted(set(_POST_LINK.findall(post.body))):
+    for link in sorted(set(_POST_LINK.findall(body))):
         slug = unquote(link[len("/posts/") :]).rstrip("/")
         if content.get_post(slug) is None and content.alias_target(f"/posts/{slug}") is None:
             warnings.append(LintWarning(post.source, f"link to {link} leads nowhere"))

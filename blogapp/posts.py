@@ -6,9 +6,6 @@ Pure: no Flask, no file access. store.py reads the files and hands the text here
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from functools import cached_property
@@ -37,10 +34,6 @@ from .fields import parse_slug
 from .fields import parse_tags
 from .fields import parse_updated
 from .fields import xml_safe
-from .markup import EXCERPT
-from .markup import READING
-from .markup import markdown_texts
-from .markup import markdown_to_text
 
 #: Fields a post cannot do without.
 REQUIRED_FIELDS = ("title", "date")
@@ -49,10 +42,6 @@ KNOWN_FIELDS = frozenset(
     {"title", "date", "excerpt", "coverImage", "ogImage", "author", "tags", "category"}
     | {"draft", "preview", "slug", "updated", "lastModified"}
 )
-EXCERPT_LENGTH = 200
-#: Reading speed for "N min read": adults read prose at roughly 230 words a minute.
-WORDS_PER_MINUTE = 230
-
 
 _HANDLER = YAMLHandler()
 # libyaml's loader is much faster, which matters with thousands of posts, but it recurses in
@@ -65,12 +54,11 @@ _FAST_LIMIT = 8 * 1024
 
 @dataclass(frozen=True, eq=False)
 class Post:
-    """One valid post: its front matter, and how to get its body.
+    """One valid post: its front matter, as a plain value.
 
-    The body is not held in memory: ``load_body(title)`` fetches it (for posts loaded by
-    store.py, a ``functools.partial`` of ``store.read_body`` with the file's path) when it is
-    rendered, which the page cache makes rare. Only the short plain-text ``excerpt`` is kept
-    once computed, so thousands of posts take little memory.
+    The body is not held: the store reads it from ``source`` when a page needs it
+    (``store.body``), and remembers what listings show of it (``store.summary``), so
+    thousands of posts take little memory.
     """
 
     slug: str
@@ -83,41 +71,12 @@ class Post:
     cover_image: str | None
     og_image: str | None
     draft: bool
-    load_body: Callable[[str], str] = field(repr=False)
     source: str
     meta: dict[str, Any] = field(default_factory=dict)
     excerpt_source: str | None = None
     #: What parsing left out and why (a tag that is no path segment, an image URL with another
     #: scheme): ``check --strict`` prints these as warnings.
     notes: tuple[str, ...] = ()
-
-    @property
-    def body(self) -> str:
-        """The markdown body (without front matter or a heading that repeats the title)."""
-        return self.load_body(self.title)
-
-    @cached_property
-    def excerpt(self) -> str:
-        """Plain-text excerpt: the front matter's, or the body's first words."""
-        if self.excerpt_source:
-            return markdown_to_text(self.excerpt_source)
-        return self._body_text[0]
-
-    @cached_property
-    def word_count(self) -> int:
-        """Words of prose in the body (see ``count_words``); computed once per Post."""
-        return self._body_text[1]
-
-    @cached_property
-    def _body_text(self) -> tuple[str, int]:
-        """(the body's first words as an excerpt, its words of prose), from one parse."""
-        excerpt, prose = markdown_texts(self.body, EXCERPT, READING)
-        return truncate_words(xml_safe(excerpt), EXCERPT_LENGTH), _word_count(prose)
-
-    @property
-    def reading_minutes(self) -> int:
-        """Estimated reading time in whole minutes, at least 1 ("6 min read")."""
-        return reading_minutes(self.word_count)
 
     def __getitem__(self, key: str) -> Any:
         return self.meta[key]
@@ -143,38 +102,6 @@ def newest_change(posts: list[Post]) -> dt.datetime:
     return max((p.modified for p in posts), default=EPOCH)
 
 
-def truncate_words(text: str, limit: int) -> str:
-    """Cut ``text`` at a word boundary at most ``limit`` characters long, adding an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.-")
-    return cut + "…"
-
-
-_ALNUM = re.compile(r"[^\W_]")
-
-
-def count_words(markdown: str) -> int:
-    """Words a reader reads in a markdown body: its prose, from markdown-it's tokens.
-
-    Code blocks are left out: readers skim listings rather than read them word by word, and
-    counting every token of a long listing would double the estimate of a code-heavy post.
-    Also left out: HTML tags, image alt text (not read in the flow), link URLs (the link text
-    counts) and reference definitions. A word is any run of non-space characters with a letter
-    or digit in it, so punctuation (``—``, ``|``) never counts on its own.
-    """
-    return _word_count(markdown_to_text(markdown, READING))
-
-
-def _word_count(text: str) -> int:
-    return sum(1 for word in text.split() if _ALNUM.search(word))
-
-
-def reading_minutes(words: int) -> int:
-    """Minutes to read ``words`` at WORDS_PER_MINUTE, rounded to nearest, at least 1."""
-    return max(1, int(words / WORDS_PER_MINUTE + 0.5))
-
-
 def parse_post(
     text: str,
     source: str,
@@ -182,27 +109,22 @@ def parse_post(
     slug: str,
     timezone: ZoneInfo,
     default_author: str,
-    load_body: Callable[[str], str] | None = None,
 ) -> Post:
     """Build a Post from a file's text; ``slug`` is the file name without ``.md``.
 
-    ``load_body(title)`` fetches the body later (store.py re-reads the file); by default the
-    Post keeps the body parsed from ``text``.
+    The body is not kept: ``extract_body(text, post.title)`` gives it.
 
     :raise PostError: naming ``source`` (and the YAML line) when the post is unusable.
     """
     if not text or text.isspace():
         raise EmptyPostError(source, "file is empty")
-    meta, body = _split(text, source)
+    meta = _front_matter(text, source)
     missing = [name for name in REQUIRED_FIELDS if is_blank(meta.get(name))]
     if missing:
         raise MissingFieldError(source, f"missing required field {', '.join(map(repr, missing))}")
     title = clean_text(str(meta["title"]))
     if not title:
         raise MissingFieldError(source, "missing required field 'title' (it has no printable characters)")
-    body = _drop_title_heading(body, title)
-    if not body or body.isspace():
-        raise EmptyPostError(source, "post has no body")
     notes: list[str] = []
     author = parse_author(meta.get("author"), default_author, notes)
     excerpt = optional_str(meta.get("excerpt"))
@@ -217,16 +139,11 @@ def parse_post(
         cover_image=image_url(meta.get("coverImage"), "coverImage", notes),
         og_image=image_url(og_image(meta.get("ogImage")), "ogImage", notes),
         draft=is_hidden(meta, source),
-        load_body=load_body or functools.partial(_given_body, body),
         source=source,
         meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS and k.casefold() not in HIDING_FLAGS},
         excerpt_source=excerpt and xml_safe(excerpt),
         notes=tuple(notes),
     )
-
-
-def _given_body(body: str, _title: str) -> str:
-    return body
 
 
 def opens_with_title(text: str, title: str) -> bool:
@@ -236,7 +153,8 @@ def opens_with_title(text: str, title: str) -> bool:
 
 
 def extract_body(text: str, title: str) -> str:
-    """The body of a post file's text, as parse_post keeps it (no YAML parsing)."""
+    """The markdown body of a post file's text, without a heading repeating ``title`` (no YAML
+    parsing; "" when there is none)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip()
     try:
         _front, body = _HANDLER.split(text)
@@ -245,7 +163,7 @@ def extract_body(text: str, title: str) -> str:
     return _drop_title_heading(body.strip("\n"), title)
 
 
-def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
+def _front_matter(text: str, source: str) -> dict[str, Any]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     leading_lines = text[: len(text) - len(text.lstrip())].count("\n")
@@ -254,7 +172,7 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
     if start is None:
         raise FrontMatterError(source, "no front matter: the file must start with a '---' line")
     try:
-        front, body = _HANDLER.split(text)
+        front, _body = _HANDLER.split(text)
     except ValueError:
         raise FrontMatterError(source, "front matter is not closed by a '---' line", 1) from None
     short = len(front) < _FAST_LIMIT
@@ -278,7 +196,7 @@ def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
         meta = {}
     if not isinstance(meta, dict):
         raise FrontMatterError(source, f"front matter must be a mapping, got {type(meta).__name__}")
-    return {str(k): v for k, v in meta.items()}, body.strip("\n")
+    return {str(k): v for k, v in meta.items()}
 
 
 def _drop_title_heading(body: str, title: str) -> str:

@@ -4,9 +4,8 @@ Each process keeps one in-memory FTS5 index, built lazily by the first search af
 content version changes (an edit, a new post, a scheduled post going live) and guarded by a
 lock, so concurrent searches of a new version wait for one build instead of starting several.
 
-Bodies are indexed as plain text, but not by rendering them: ``strip_markdown`` removes the
-syntax with a few regular expressions, each linear in the text, far cheaper than rendering or
-even parsing with markdown-it, so 10,000 posts are indexed in seconds.
+Bodies are indexed as plain text from ``searchtext.strip_markdown`` (why not the token walk
+of plaintext.py: see there).
 
 User input never reaches FTS5's query language: ``fts_query`` keeps its words only and quotes
 each one, so ``AND``, ``NEAR(``, ``title:``, ``*``, ``^`` and unbalanced quotes are searched
@@ -22,11 +21,11 @@ nothing in a post can inject markup (the sentinels are removed from indexed text
 
 from __future__ import annotations
 
-import html
 import re
 import sqlite3
 import threading
 import unicodedata
+from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -36,9 +35,13 @@ from markupsafe import Markup
 from markupsafe import escape
 
 from . import content
-from .posts import EXCERPT_LENGTH
 from .posts import Post
-from .posts import truncate_words
+from .searchtext import MARK_CLOSE
+from .searchtext import MARK_OPEN
+from .searchtext import drop_marks
+from .searchtext import strip_markdown
+from .summary import EXCERPT_LENGTH
+from .summary import truncate_words
 
 #: Longest query used; the rest is ignored.
 MAX_QUERY_CHARS = 200
@@ -53,100 +56,10 @@ SNIPPET_TOKENS = 28
 
 # Match markers: private-use characters, removed from indexed text, so they only ever come
 # from snippet()/highlight().
-_OPEN, _CLOSE = "\ue000", "\ue001"
+_OPEN, _CLOSE = MARK_OPEN, MARK_CLOSE
 _ELLIPSIS = "…"
 
 _WORD = re.compile(r"[^\W_]+")
-
-# Markdown syntax, removed cheaply (no rendering). Python's re scans fast only for patterns
-# that start with a literal, so line-anchored rules start with "\n" (the text gets one in
-# front) rather than "^" with re.M, and single marker characters go by str.translate.
-# Punctuation never makes a token (FTS5 splits on it); these rules are for what would
-# (URLs, tag names, entities) and for what snippets show.
-#
-# Every rule runs in time linear in the text, whatever it holds: a repeat never overlaps what
-# follows it (so a failed match gives back each character once), and a span that looks for its
-# end ("[...](...)", "<...>") stops at the next opener of its kind, so no two attempts scan the
-# same run of text. Comments, scripts and styles are found by a loop that searches for each
-# end once (``_drop_raw_html``). tests/test_hostile_content.py feeds each rule the inputs
-# that made the earlier patterns quadratic ("[" or "<!--" repeated 200,000 times on a line).
-_FENCE = re.compile(r"\n[ \t]{0,3}(`{3,}|~{3,})[^\n]*(.*?)(?:\n[ \t]{0,3}\1[ \t]*(?=\n)|\Z)", re.S)
-_RAW_START = re.compile(r"<!--|<(script|style)\b[^<>]*>", re.I)
-_RAW_END = {
-    "": re.compile("-->"),
-    "script": re.compile(r"</script\b[^<>]*>", re.I),
-    "style": re.compile(r"</style\b[^<>]*>", re.I),
-}
-_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]*)>", re.I)
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
-# A link destination: anything but brackets and newlines, with one level of (balanced) parens.
-_DESTINATION = r"\((?:[^()\n]|\([^()\n]*\))*\)"
-_IMAGE = re.compile(r"!\[([^\[\]\n]*)\]" + _DESTINATION)
-_LINK = re.compile(r"\[([^\[\]\n]*)\]" + _DESTINATION)
-_REF_LINK = re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]")
-_FOOTNOTE_REF = re.compile(r"\[\^[^\[\]\n]*\]:?")
-_REF_DEF = re.compile(r"\n[ \t]{0,3}\[[^\[\]\n]+\]:[^\n]*")
-_LINE_START = re.compile(r"\n[ \t]*(?:#{1,6}[ \t]|(?:>[ \t]?)+|[-+][ \t]|\d{1,9}[.)][ \t]|[|:-][ \t|:-]*(?=\n))")
-_MARKERS = str.maketrans("", "", _OPEN + _CLOSE)
-_PUNCTUATION = str.maketrans({"*": None, "`": None, "|": " ", "#": " "})
-
-
-def strip_markdown(text: str) -> str:
-    """Plain words of a markdown text, cheaply: syntax removed by regexes, not rendered.
-
-    Fenced code keeps its text as it is; elsewhere HTML loses its tags (scripts and styles
-    their content too), links and images keep their text, and markers go. Not markdown-it's
-    tokens (markup.markdown_to_text), which excerpts and reading time use: parsing costs ten
-    times as much, and every search after a change indexes every post again.
-    """
-    text = "\n" + text.translate(_MARKERS).replace("\r", "")
-    parts: list[str] = []
-    at = 0
-    for fence in _FENCE.finditer(text):
-        parts.append(_strip_prose(text[at : fence.start()]))
-        parts.append(fence.group(2))
-        at = fence.end()
-    parts.append(_strip_prose(text[at:]))
-    return " ".join(" ".join(parts).split())
-
-
-def _drop_raw_html(text: str) -> str:
-    """``text`` without HTML comments, scripts and styles (an unclosed one stays as text).
-
-    Each end is searched for once: when a kind has no end after some point, it has none
-    after any later point either, and its later openings are left alone.
-    """
-    out: list[str] = []
-    at, unclosed = 0, set()
-    for start in _RAW_START.finditer(text):
-        kind = (start[1] or "").lower()
-        if start.start() < at or kind in unclosed:
-            continue
-        end = _RAW_END[kind].search(text, start.end())
-        if end is None:
-            unclosed.add(kind)
-            continue
-        out += [text[at : start.start()], " "]
-        at = end.end()
-    out.append(text[at:])
-    return "".join(out)
-
-
-def _strip_prose(text: str) -> str:
-    if "<" in text:
-        text = _drop_raw_html(text)
-        text = _AUTOLINK.sub(r"\1", text)
-        text = _TAG.sub(" ", text)
-    if "[" in text:
-        text = _IMAGE.sub(r"\1", text)
-        text = _LINK.sub(r"\1", text)
-        text = _REF_LINK.sub(r"\1", text)
-        text = _FOOTNOTE_REF.sub("", text)
-        text = _REF_DEF.sub("\n", text)
-    text = _LINE_START.sub("\n", text)
-    if "&" in text:  # before "#" goes, or "&#35;" would be broken
-        text = html.unescape(text).translate(_MARKERS)
-    return text.replace("~~", "").translate(_PUNCTUATION)
 
 
 def clean_query(raw: str | None) -> str:
@@ -228,31 +141,36 @@ _INSERT = "INSERT INTO doc(rowid, title, tags, excerpt, body) VALUES (?, ?, ?, ?
 _SCHEMA = "CREATE VIRTUAL TABLE doc USING fts5(title, tags, excerpt, body, tokenize='unicode61 remove_diacritics 2'{})"
 
 
-def _document(post: Post) -> tuple[str, str, str, str]:
+#: How the index gets a post's markdown body (content.body: read from its file).
+BodyReader = Callable[[Post], str]
+
+
+def _document(post: Post, body: BodyReader) -> tuple[str, str, str, str]:
     """(title, tags, excerpt, body) of a post as plain text, as indexed.
 
     The excerpt is the author's only (a body's first words are already in the body).
     """
     excerpt = strip_markdown(post.excerpt_source) if post.excerpt_source else ""
-    return post.title.translate(_MARKERS), " ".join(post.tags).translate(_MARKERS), excerpt, strip_markdown(post.body)
+    return drop_marks(post.title), drop_marks(" ".join(post.tags)), excerpt, strip_markdown(body(post))
 
 
 class Index:
     """One content version's FTS5 index, in memory.
 
-    The table is contentless (``content=''``): it keeps the index, not the text, about a
-    quarter of the size (10,000 posts: ~27 MB instead of ~100 MB per process). Snippets are
+    The table is contentless (``content=''``): it keeps the index, not the text, a fraction
+    of the size (bench/README.md). Snippets are
     made for the shown hits only, from their text read again, in a throwaway table.
     Queries on the shared connection are serialised by a lock.
     """
 
-    def __init__(self, version: str, posts: Iterable[Post]) -> None:
+    def __init__(self, version: str, posts: Iterable[Post], body: BodyReader) -> None:
         self.version = version
         self.posts = list(posts)
+        self._body = body
         self._lock = threading.Lock()
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.execute(_SCHEMA.format(", content=''"))
-        rows = ((rowid, *_document(post)) for rowid, post in enumerate(self.posts))
+        rows = ((rowid, *_document(post, body)) for rowid, post in enumerate(self.posts))
         self._db.execute("BEGIN")
         self._db.executemany(_INSERT, rows)
         self._db.execute("COMMIT")
@@ -267,15 +185,15 @@ class Index:
             total = self._db.execute("SELECT count(*) FROM doc WHERE doc MATCH ?", (match,)).fetchone()[0]
             rowids = [rowid for (rowid,) in self._db.execute(_RANKED, (match, per_page, (page - 1) * per_page))]
         posts = [self.posts[rowid] for rowid in rowids]
-        return Results(query, total, _hits(posts, match), page, -(-total // per_page))
+        return Results(query, total, _hits(posts, match, self._body), page, -(-total // per_page))
 
 
-def _hits(posts: list[Post], match: str) -> list[Hit]:
+def _hits(posts: list[Post], match: str, body: BodyReader) -> list[Hit]:
     """Hits with highlighted titles and snippets, from a throwaway table of these posts only."""
     db = sqlite3.connect(":memory:", isolation_level=None)
     try:
         db.execute(_SCHEMA.format(""))
-        documents = [_document(post) for post in posts]
+        documents = [_document(post, body) for post in posts]
         db.executemany(_INSERT, ((rowid, *document) for rowid, document in enumerate(documents)))
         found = {
             rowid: (title, body if _OPEN in body or not excerpt else excerpt)
@@ -313,7 +231,7 @@ class Searcher:
             with self._lock:
                 index = self._index
                 if index is None or index.version != version:
-                    index = self._index = Index(version, content.get_posts())
+                    index = self._index = Index(version, content.get_posts(), content.body)
         return index
 
 

@@ -10,7 +10,6 @@ fingerprint covers the posts and the state of the public files they use (publicw
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gc
 import hashlib
 import logging
@@ -18,38 +17,36 @@ import multiprocessing
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .fields import EncodingError
 from .fields import PostError
-from .fields import TooLargeError
-from .fields import normalize_slug
 from .index import Snapshot
 from .index import View
 from .index import alias_paths
 from .index import build_snapshot
 from .markup import RenderedBody
 from .markup import render_body
+from .postfiles import Loaded
+from .postfiles import Loader
+from .postfiles import StatKey
+from .postfiles import load_chunk
+from .postfiles import read_body
 from .posts import Post
-from .posts import extract_body
-from .posts import parse_post
 from .publicfiles import is_inside
 from .publicwatch import PublicFiles
-from .publicwatch import references
+from .summary import Summary
+from .summary import summarize
 from .watch import FULL_LOOK_EVERY
 from .watch import Watch
 
 logger = logging.getLogger("blogapp.content")
 
-StatKey = tuple[int, int, int]
-#: What loading one file gives: content digest, Post or PostError, public files it uses.
-Loaded = tuple[str, "Post | PostError", tuple[str, ...]]
 #: Below this many files to parse, forking helpers costs more than it saves.
 #: From this many files to parse, the garbage collector waits until they are read.
 BULK_MIN = 500
@@ -59,55 +56,6 @@ PARALLEL_MIN = 2000
 def is_post_file(name: str) -> bool:
     """True for ``*.md`` names that are not hidden files or editor leftovers."""
     return name.endswith(".md") and not name.startswith((".", "#", "~")) and len(name) > 3
-
-
-@dataclass(frozen=True)
-class Loader:
-    """How to turn one post file into a Post: the settings parsing needs, picklable so
-    forked helpers receive it as an argument."""
-
-    max_bytes: int
-    timezone: ZoneInfo
-    default_author: str
-
-    def load(self, path: str, size: int) -> Loaded:
-        """(content digest, Post or the reason it is invalid, public files it uses) for one file."""
-        digest = f"size:{size}"
-        try:
-            if size > self.max_bytes:
-                raise TooLargeError(path, f"file is {size} bytes, over BLOG_MAX_POST_BYTES ({self.max_bytes})")
-            data = _read_at_most(path, size, self.max_bytes)
-            digest = hashlib.blake2b(data, digest_size=8).hexdigest()
-            if len(data) > self.max_bytes:
-                raise TooLargeError(path, f"file is over BLOG_MAX_POST_BYTES ({self.max_bytes})")
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise EncodingError(path, f"not UTF-8 (byte {exc.start})") from None
-            post = parse_post(
-                text,
-                path,
-                slug=normalize_slug(os.path.basename(path)[:-3]),
-                timezone=self.timezone,
-                default_author=self.default_author,
-                # Keep the front matter only; the body is read again when it is rendered.
-                load_body=functools.partial(read_body, path),
-            )
-            return digest, post, references(post, text)
-        except PostError as err:
-            return digest, err, ()
-        except OSError as exc:
-            return digest, PostError(path, f"cannot read: {exc.strerror or exc}"), ()
-
-
-def load_chunk(loader: Loader, items: list[tuple[str, StatKey]]) -> list[Loaded]:
-    """Load some files (in a forked helper, or in the parent)."""
-    loaded = []
-    for i, (path, key) in enumerate(items):
-        if i % 64 == 63:
-            time.sleep(0)  # let other greenlets run (gevent): the pool's reader drains helpers' pipes
-        loaded.append(loader.load(path, key[1]))
-    return loaded
 
 
 class ContentStore:
@@ -135,6 +83,7 @@ class ContentStore:
         self._watch = Watch(str(self.posts_dir)) if cfg["BLOG_WATCH"] == "auto" and Watch.available() else None
         self._public = PublicFiles(str(cfg["BLOG_PUBLIC_DIR"]), watch=cfg["BLOG_WATCH"] == "auto")
         self._snapshot: Snapshot | None = None
+        self._summaries: weakref.WeakKeyDictionary[Post, Summary] = weakref.WeakKeyDictionary()
         #: "Now" for publication times (POSIX seconds); tests set their own to move time.
         self.clock: Callable[[], float] = time.time
 
@@ -187,6 +136,14 @@ class ContentStore:
     def current_view(self) -> View:
         """The posts visible now (cheap: at most a stat pass once per interval)."""
         return self.snapshot().view(self.clock())
+
+    def summary(self, post: Post) -> Summary:
+        """What listings show of ``post`` (excerpt, words, reading time), from its body read
+        once; remembered as long as the Post is (an edited file is a new Post)."""
+        found = self._summaries.get(post)
+        if found is None:
+            found = self._summaries[post] = summarize(post, self.body(post))
+        return found
 
     def render(self, post: Post, *, for_page: bool = True) -> RenderedBody:
         """The one place a post becomes HTML: its body, read from the file now, rendered
@@ -271,40 +228,3 @@ class ContentStore:
                 continue
             found[entry.path] = (st.st_mtime_ns, st.st_size, st.st_ino)
         return found
-
-
-def _read_at_most(path: str, size: int, limit: int) -> bytes:
-    """The file's bytes, at most ``limit + 1`` of them (so "too large" shows), read with
-    ``size`` (its length when stat'ed) as the first guess.
-
-    Cheaper than ``open(path, "rb").read(limit + 1)``, which allocates ``limit`` bytes for
-    every file.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    try:
-        parts, total, want = [], 0, min(size, limit) + 1
-        while total <= limit:
-            chunk = os.read(fd, want)
-            if not chunk:
-                break
-            parts.append(chunk)
-            total += len(chunk)
-            want = min(limit + 1 - total, 1 << 16)  # the file grew since its stat
-        return b"".join(parts)
-    finally:
-        os.close(fd)
-
-
-def read_file_text(path: str) -> str:
-    """A post file's whole text as it is now ("" if it has gone)."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read().decode("utf-8-sig", errors="replace")
-    except OSError:
-        return ""
-
-
-def read_body(path: str, title: str) -> str:
-    """Read a post's body from disk, without a heading repeating ``title`` ("" if the file
-    has gone: the next rescan drops it)."""
-    return extract_body(read_file_text(path), title)

@@ -12,6 +12,7 @@ from flask import url_for
 from blogapp import content
 from blogapp import create_app
 from blogapp import search
+from blogapp import searchtext
 
 from .conftest import post_text
 from .htmlutil import Page
@@ -249,8 +250,8 @@ def test_marked_escapes_then_marks_and_balances():
 
 
 def test_post_text_cannot_contain_the_markers():
-    assert search.strip_markdown("a \ue000b\ue001 c") == "a b c"
-    assert search.strip_markdown("a &#xe000;b&#xe001; &amp; c") == "a b & c"
+    assert searchtext.strip_markdown("a \ue000b\ue001 c") == "a b c"
+    assert searchtext.strip_markdown("a &#xe000;b&#xe001; &amp; c") == "a b & c"
 
 
 def test_strip_markdown_keeps_the_words():
@@ -261,7 +262,7 @@ def test_strip_markdown_keeps_the_words():
         "<div class='x'>html words</div><!-- comment --><style>p{}</style>\n\n"
         "```python\nprint('<kept>')\n```\n\nend &amp; done"
     )
-    assert search.strip_markdown(text) == (
+    assert searchtext.strip_markdown(text) == (
         "Title a quote with bold and code item one item two alt words and link words and ref words"
         " a b c d html words print('<kept>') end & done"
     )
@@ -450,10 +451,10 @@ def test_index_is_built_once_per_content_version(client, app, write_post, monkey
     builds = []
     real = search.Index.__init__
 
-    def counting(self, version, posts):
+    def counting(self, version, posts, body):
         builds.append(version)
         time.sleep(0.2)  # a slow build: the other searches arrive meanwhile
-        real(self, version, posts)
+        real(self, version, posts, body)
 
     monkeypatch.setattr(search.Index, "__init__", counting)
     client.get("/search?q=hello")

@@ -520,7 +520,6 @@ def _post(**fields) -> Post:
         "cover_image": "/assets/blog/cover.jpg?v=2",
         "og_image": "https://cdn.example/og.png",
         "draft": False,
-        "load_body": str,
         "source": "a-post.md",
     }
     return Post(**{**values, **fields})

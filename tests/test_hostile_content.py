@@ -23,12 +23,12 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from blogapp import search
+from blogapp import searchtext
 from blogapp import social
 from blogapp.fields import FrontMatterError
 from blogapp.markup import render_markdown
-from blogapp.posts import count_words
 from blogapp.posts import parse_post
+from blogapp.summary import count_words
 
 from .conftest import post_text
 from .servers import Server
@@ -423,7 +423,7 @@ HOSTILE_BODIES = {
 @pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
 def test_search_text_and_word_counts_take_linear_time(body):
     with within(10):  # the old patterns took from 2 minutes to hours on these
-        search.strip_markdown(body)
+        searchtext.strip_markdown(body)
     with within(10):
         parse("---\ntitle: T\ndate: 2024-01-01\n---\n" + body)
     with within(30):  # markdown-it parses it (the old fence pattern: 2 minutes for the backticks)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,10 @@ from blogapp.fields import MissingFieldError
 from blogapp.fields import PostError
 from blogapp.markup import render_markdown
 from blogapp.posts import Post
+from blogapp.posts import extract_body
 from blogapp.posts import parse_post
+from blogapp.summary import Summary
+from blogapp.summary import summarize
 
 POSTS = Path(__file__).parent / "data" / "posts"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -32,19 +36,34 @@ UTC = dt.UTC
 SITE_AUTHOR = "Site Author"
 
 
+#: The text each parsed Post came from (a Post keeps no body: the store reads it again).
+_TEXTS: weakref.WeakKeyDictionary[Post, str] = weakref.WeakKeyDictionary()
+
+
 def parse(text: str, source: str = "posts/x.md", *, slug: str = "x", tz: ZoneInfo = BERLIN) -> Post:
-    return parse_post(
+    found = parse_post(
         text,
         source,
         slug=slug,
         timezone=tz,
         default_author=SITE_AUTHOR,
     )
+    _TEXTS[found] = text
+    return found
+
+
+def body_of(post: Post) -> str:
+    """The post's markdown body, as the store reads it from the file."""
+    return extract_body(_TEXTS[post], post.title)
+
+
+def summary_of(post: Post) -> Summary:
+    return summarize(post, body_of(post))
 
 
 def html_of(post: Post) -> str:
     """The post's body rendered as the feeds render it."""
-    return str(render_markdown(post.body))
+    return str(render_markdown(body_of(post)))
 
 
 def parse_fixture(name: str) -> Post:
@@ -238,13 +257,13 @@ def test_fixture_flags_and_fields():
     hello = parse_fixture("hello-world.md")
     assert hello.cover_image == "/assets/blog/cover.png"
     assert hello.category == "news"
-    assert hello.excerpt == "A first post with bold words."
+    assert summary_of(hello).excerpt == "A first post with bold words."
     assert not hello.draft
     assert parse_fixture("draft.md").draft
     assert parse_fixture("preview.md").draft
     assert b"\r\n" in (POSTS / "crlf-line-endings.md").read_bytes()
     crlf = parse_fixture("crlf-line-endings.md")
-    assert crlf.body == "Line one.\n\nLine two."
+    assert body_of(crlf) == "Line one.\n\nLine two."
     assert "\r" not in html_of(crlf)
 
 
@@ -303,8 +322,6 @@ def test_errors_without_a_line_are_path_colon_reason():
     [
         ("", EmptyPostError),
         ("  \n\n", EmptyPostError),
-        (post(body=""), EmptyPostError),
-        ("---\ntitle: T\ndate: 2024-01-01\n---\n# T\n", EmptyPostError),
         ("Just text, no front matter.\n", FrontMatterError),
         ("---\ntitle: T\ndate: 2024-01-01\nBody but no closing line.\n", FrontMatterError),
         ("---\n- a\n- b\n---\nBody.\n", FrontMatterError),
@@ -485,18 +502,18 @@ def test_unknown_fields_stay_in_meta():
     ],
 )
 def test_excerpt_markdown_becomes_plain_text(value, expected):
-    assert parse(post(excerpt=value)).excerpt == expected
+    assert summary_of(parse(post(excerpt=value))).excerpt == expected
 
 
 def test_derived_excerpt_is_plain_text():
     result = parse(post(body="## Intro\n\nSome **bold** text with a [link](/x) and `code`.\n\n- item"))
-    assert result.excerpt == "Intro Some bold text with a link and code. item"
+    assert summary_of(result).excerpt == "Intro Some bold text with a link and code. item"
 
 
 def test_derived_excerpt_is_truncated_at_a_word_boundary():
     words = [f"word{i}" for i in range(200)]
     body = "Some **bold** start. " + " ".join(words)
-    excerpt = parse(post(body=body)).excerpt
+    excerpt = summary_of(parse(post(body=body))).excerpt
     full = "Some bold start. " + " ".join(words)
     assert excerpt.endswith("…")
     assert 20 < len(excerpt) <= 200
@@ -507,7 +524,7 @@ def test_derived_excerpt_is_truncated_at_a_word_boundary():
 
 
 def test_derived_excerpt_of_a_short_body_is_whole():
-    assert parse(post(body="Short *and* sweet.")).excerpt == "Short and sweet."
+    assert summary_of(parse(post(body="Short *and* sweet."))).excerpt == "Short and sweet."
 
 
 # --- the title repeated as the body's first heading ------------------------------------
@@ -515,10 +532,10 @@ def test_derived_excerpt_of_a_short_body_is_whole():
 
 def test_leading_h1_equal_to_title_is_dropped():
     result = parse(post(title='"Hello, World!"', body="# Hello World\n\nFirst paragraph.\n\n## Section"))
-    assert result.body.startswith("First paragraph.")
+    assert body_of(result).startswith("First paragraph.")
     assert "Hello World" not in html_of(result)
     assert '<h2 id="section">Section</h2>' in html_of(result)  # the body's top heading sits under the title
-    assert result.excerpt.startswith("First paragraph.")
+    assert summary_of(result).excerpt.startswith("First paragraph.")
 
 
 def test_leading_h1_restating_the_fixture_title_is_dropped():
@@ -542,20 +559,12 @@ def test_later_h1_equal_to_title_is_kept():
 # --- rendering once -------------------------------------------------------------------------
 
 
-def test_the_body_comes_from_the_body_loader():
-    """A Post holds no HTML; its body comes from ``load_body`` when asked for."""
+def test_a_post_is_a_plain_value_without_body_or_html():
+    """A Post holds neither HTML nor its body: the store reads the body from the file."""
     result = parse(post(body="Some *text*."))
     assert not hasattr(result, "html")
+    assert not hasattr(result, "body")
     assert "<em>text</em>" in html_of(result)
-    later = parse_post(
-        post(body="Parsed body."),
-        "x.md",
-        slug="x",
-        timezone=ZoneInfo("UTC"),
-        default_author="A",
-        load_body=lambda title: "Body from *disk*.",
-    )
-    assert "<em>disk</em>" in html_of(later)
 
 
 # --- YAML oddities --------------------------------------------------------------------------

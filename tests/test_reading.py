@@ -13,8 +13,8 @@ from PIL import Image
 from blogapp import content
 from blogapp.markup import render_markdown
 from blogapp.markup import render_markdown_with_toc
-from blogapp.posts import count_words
 from blogapp.publicfiles import image_size
+from blogapp.summary import count_words
 from blogapp.views.pages import json_for_script
 from blogapp.views.pages import related_posts
 

@@ -29,7 +29,7 @@ def post_summary(post: Post) -> dict[str, Any]:
         "slug": post.slug,
         "title": post.title,
         "date": iso_date(post.date),
-        "excerpt": post.excerpt,
+        "excerpt": content.summary(post).excerpt,
         "coverImage": absolute_path(cover) if cover and publicfiles.exists(cover) else None,
         "author": {
             "name": post.author.name,

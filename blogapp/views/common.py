@@ -1,7 +1,8 @@
-"""What the HTML and feed views share: the page response and the image URLs of posts.
+"""What the HTML and feed views share: the page response, the image URLs and texts of posts.
 
-Whether a post's cover or author picture can be shown depends on the public folder, so the
-views resolve it here (through publicfiles) and hand templates finished URLs.
+Whether a post's cover or author picture can be shown depends on the public folder, and its
+excerpt and reading time on its body, so the views resolve them here (through publicfiles and
+the content store) and hand templates finished values.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from flask import render_template
 from flask import url_for
 from werkzeug.wrappers import Response
 
+from .. import content
 from .. import publicfiles
 from ..posts import Post
+from ..summary import Summary
 from ..templating import absolute_path
 from ..templating import absolute_url
 
@@ -38,6 +41,11 @@ class PostImages:
 def post_images(posts: Iterable[Post | None]) -> dict[str, PostImages]:
     """``{slug: PostImages}`` for the posts a page shows (None entries skipped)."""
     return {post.slug: PostImages(cover_url(post), avatar_url(post)) for post in posts if post is not None}
+
+
+def post_texts(posts: Iterable[Post | None]) -> dict[str, Summary]:
+    """``{slug: Summary}`` (excerpt, words, minutes) for the posts a page shows."""
+    return {post.slug: content.summary(post) for post in posts if post is not None}
 
 
 def cover_url(post: Post) -> str:

@@ -101,8 +101,9 @@ def _add_entry(fg: FeedGenerator, post: Post) -> None:
     fe.guid(entry_id(post), permalink=entry_id(post) == link)
     fe.title(xml_text(post.title))
     fe.link(href=link, rel="alternate", type="text/html")
-    fe.summary(xml_text(post.excerpt))
-    fe.description(xml_text(post.excerpt))
+    excerpt = xml_text(content.summary(post).excerpt)
+    fe.summary(excerpt)
+    fe.description(excerpt)
     fe.content(entry_html(post), type="html")
     fe.author({"name": xml_text(post.author.name)})
     fe.dc.dc_creator(xml_text(post.author.name))
@@ -186,7 +187,7 @@ def _json_item(post: Post) -> dict[str, Any]:
         "url": absolute_url("pages.post", slug=post.slug),
         "title": post.title,
         "content_html": entry_html(post),
-        "summary": post.excerpt,
+        "summary": content.summary(post).excerpt,
         "image": share_image_url(post),
         "date_published": post.date.isoformat(),
         "date_modified": post.modified.isoformat(),

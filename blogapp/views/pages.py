@@ -24,12 +24,14 @@ from ..pagecache import cacheable
 from ..posts import Post
 from ..social import render_card
 from ..social import render_placeholder
+from ..summary import Summary
 from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import display_date
 from ..templating import iso_date
 from .common import html_page
 from .common import post_images
+from .common import post_texts
 from .common import share_image_url
 
 bp = Blueprint("pages", __name__)
@@ -52,6 +54,7 @@ def index(page: int = 1) -> Response:
         hero=hero,
         posts=chunk[1:] if hero else chunk,
         images=post_images(chunk),
+        texts=post_texts(chunk),
         page=page,
         pages=pages,
         prev_url=_page_url(page - 1) if page > 1 else None,
@@ -72,7 +75,7 @@ def _page_url(page: int) -> str:
 
 #: A post gets a table of contents when it has this many h2/h3 headings ...
 TOC_MIN_HEADINGS = 3
-#: ... and at least this many words of prose (Post.word_count: code blocks not counted).
+#: ... and at least this many words of prose (Summary.words: code blocks not counted).
 TOC_MIN_WORDS = 1200
 #: Related posts shown under a post.
 RELATED_LIMIT = 3
@@ -96,18 +99,20 @@ def post(slug: str) -> Response:
     canonical = absolute_url("pages.post", slug=found.slug)
     image = share_image_url(found)
     related = related_posts(found, posts, content.get_tags(), exclude=(newer, older))
+    summary = content.summary(found)
     return html_page(
         "pages/post.html",
         post=found,
         body=publicfiles.add_image_hints(rendered.html, page_path),
-        toc=table_of_contents(rendered.headings) if found.word_count >= TOC_MIN_WORDS else [],
+        toc=table_of_contents(rendered.headings) if summary.words >= TOC_MIN_WORDS else [],
         related=related,
         newer=newer,
         older=older,
         canonical=canonical,
         image=image,
         images=post_images([found, *related]),
-        json_ld=json_for_script(blog_posting(found, canonical, image)),
+        texts=post_texts([found, *related]),
+        json_ld=json_for_script(blog_posting(found, canonical, image, summary)),
     )
 
 
@@ -177,7 +182,7 @@ def json_for_script(data: Any) -> Markup:
     return Markup(json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_SAFE))
 
 
-def blog_posting(post: Post, canonical: str, image: str) -> dict[str, Any]:
+def blog_posting(post: Post, canonical: str, image: str, summary: Summary) -> dict[str, Any]:
     """schema.org BlogPosting for search engines (JSON-LD), all URLs absolute."""
     cfg = current_app.config
     site_title = cfg["BLOG_TITLE"]
@@ -191,7 +196,7 @@ def blog_posting(post: Post, canonical: str, image: str) -> dict[str, Any]:
         "@context": "https://schema.org",
         "@type": "BlogPosting",
         "headline": post.title,
-        "description": post.excerpt,
+        "description": summary.excerpt,
         "datePublished": iso_date(post.date),
         "dateModified": iso_date(post.modified),
         "author": author,
@@ -205,7 +210,7 @@ def blog_posting(post: Post, canonical: str, image: str) -> dict[str, Any]:
         "mainEntityOfPage": {"@type": "WebPage", "@id": canonical},
         "url": canonical,
         "inLanguage": cfg["BLOG_LANGUAGE"],
-        "wordCount": post.word_count,
+        "wordCount": summary.words,
     }
     if post.tags:
         data["keywords"] = list(post.tags)
@@ -234,6 +239,7 @@ def tag(tag: str) -> Response:
         tag=name,
         posts=posts,
         images=post_images(posts),
+        texts=post_texts(posts),
         canonical=absolute_url("pages.tag", tag=name),
     )
 
