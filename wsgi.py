@@ -3,9 +3,12 @@
 import os
 from urllib.parse import urlsplit
 
+from werkzeug.exceptions import NotFound
+
 from blogapp import content
 from blogapp import create_app
 from blogapp.prefix import Mount
+from blogapp.security import SecurityHeaders
 
 #: The mount prefix (``SCRIPT_NAME=/blog gunicorn wsgi:app``), taken out of the environment
 #: before gunicorn reads it for each request: gunicorn answers 500 to a path outside it, Mount
@@ -20,6 +23,7 @@ if prefix:
             f"SCRIPT_NAME is {prefix!r} but the path of BLOG_SITE_URL is {site_path!r}: the site URL"
             " includes the mount prefix (https://example.com/blog with SCRIPT_NAME=/blog)"
         )
-    app.wsgi_app = Mount(app.wsgi_app, prefix)  # type: ignore[method-assign]
+    outside = SecurityHeaders(NotFound(), app.config["BLOG_SITE_URL"])
+    app.wsgi_app = Mount(app.wsgi_app, prefix, outside)  # type: ignore[method-assign]
 # Read every post now, in gunicorn's master (preload_app), so forked workers start warm.
 content.get_store(app).snapshot()

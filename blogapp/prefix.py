@@ -33,19 +33,21 @@ def plain_path(value: str) -> bool:
 
 class Mount:
     """Serve the app under ``prefix``: strip it from ``PATH_INFO`` into ``SCRIPT_NAME``;
-    any path outside it is a 404."""
+    any path outside it is answered by ``not_found`` (a plain 404 by default; wsgi.py gives
+    one with the site's security headers)."""
 
-    def __init__(self, wsgi_app: WSGIApp, prefix: str) -> None:
+    def __init__(self, wsgi_app: WSGIApp, prefix: str, not_found: WSGIApp | None = None) -> None:
         prefix = prefix.rstrip("/")
         if not plain_path(prefix):
             raise ValueError(f"SCRIPT_NAME must be a path such as /blog, not {prefix!r}")
         self.wsgi_app = wsgi_app
         self.prefix = prefix
+        self.not_found: WSGIApp = not_found or NotFound()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
         if path != self.prefix and not path.startswith(self.prefix + "/"):
-            return NotFound()(environ, start_response)
+            return self.not_found(environ, start_response)
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.prefix
         environ["PATH_INFO"] = path[len(self.prefix) :]
         return self.wsgi_app(environ, start_response)

@@ -144,7 +144,11 @@ def test_a_path_outside_the_mount_prefix_is_a_404(tmp_path):
     try:
         assert srv.get("/blog/healthz")[0] == 200
         for path in ("/healthz", "/", "/blogx/healthz", "/posts/hello-world"):
-            assert srv.get(path)[0] == 404, path
+            status, headers, _ = _request(srv.port, path)
+            assert status == 404, path
+            # Outside the prefix is still this site: the same security headers as inside.
+            assert "default-src" in headers.get("Content-Security-Policy", ""), path
+            assert headers.get("X-Content-Type-Options") == "nosniff", path
         status, _, body = _request(srv.port, "/blog/posts/hello-world", {"SCRIPT_NAME": "/other"})
         assert status == 200
         assert b'href="/blog/posts/' in body and b"/other" not in body
