@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -516,3 +518,28 @@ def test_the_header_form_works_without_javascript(client):
     page = get_page(client, "/search?q=Hello+World")
     assert "/posts/hello-world" in [a["href"] for a in page.find_all("a")]
     assert "Hello World" in " ".join(page.texts("h2"))
+
+
+def test_search_text_and_the_token_walk_see_the_same_words():
+    """Search indexes with its own cheap stripper (searchtext.py), excerpts and reading time
+    with markdown-it's tokens (plaintext.py): on real posts both find the same words, so a
+    word a reader sees is a word search finds, and nothing else."""
+    from blogapp.plaintext import EVERYTHING
+    from blogapp.plaintext import markdown_to_text
+    from blogapp.posts import extract_body
+
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "content" / "posts").glob("*.md")) + sorted((root / "tests" / "data" / "posts").glob("*.md"))
+    snippets = [
+        "See [the docs](https://example.com/x-y) and ![a chart](/c.png) and <https://auto.example/z>.",
+        "```python\nprint('code words')\n```\n\nA footnote[^1].\n\n[^1]: Note words.",
+        "<div>html words</div>\n\n<script>hidden()</script>\n\n| a | b |\n|---|---|\n| cell | words |",
+    ]
+    texts = [extract_body(path.read_bytes().decode("utf-8", "replace"), "") for path in files] + snippets
+    assert len(texts) > 20
+
+    def words(text: str) -> set[str]:
+        return {word.casefold() for word in re.findall(r"[^\W_]+", text)}
+
+    for text in texts:
+        assert words(searchtext.strip_markdown(text)) == words(markdown_to_text(text, EVERYTHING)), text[:80]
