@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from blogapp import content
 from blogapp import create_app
+from blogapp.views import preview
 from blogapp.views.preview import MAX_STREAMS
 
 from .conftest import post_text
@@ -50,13 +52,13 @@ def save(path: Path, text: str) -> None:
 def test_debug_off_has_no_endpoint_and_no_script(client):
     assert client.get("/_live?v=x", environ_base=DEV_SERVER).status_code == 404
     for path in ("/", "/posts/hello-world", "/tags", "/no/such/page"):
-        assert "live." not in client.get(path, environ_base=DEV_SERVER).get_data(as_text=True), path
+        assert "/js/live." not in client.get(path, environ_base=DEV_SERVER).get_data(as_text=True), path
 
 
 def test_debug_app_off_the_dev_server_has_no_endpoint_and_no_script(config):
     client = create_app({**config, "DEBUG": True}).test_client()
     assert client.get("/_live?v=x").status_code == 404
-    assert "live." not in client.get("/").get_data(as_text=True)
+    assert "/js/live." not in client.get("/").get_data(as_text=True)
 
 
 def test_gunicorn_even_with_flask_debug_has_no_endpoint_and_no_script(tmp_path):
@@ -66,7 +68,7 @@ def test_gunicorn_even_with_flask_debug_has_no_endpoint_and_no_script(tmp_path):
         assert server.get("/_live")[0] == 404
         for path in ("/", "/posts/hello-world"):
             status, body = server.get(path)
-            assert status == 200 and b"live." not in body, path
+            assert status == 200 and b"/js/live." not in body, path
     finally:
         server.stop()
 
@@ -158,6 +160,25 @@ def test_streams_are_bounded_and_give_their_slot_back(debug_client):
     response, _ = open_stream(debug_client, url)
     assert response.status_code == 200
     response.close()
+
+
+def test_stream_sends_heartbeats_and_ends_after_its_lifetime(debug_client, monkeypatch):
+    url = stream_url(debug_client)
+    monkeypatch.setattr(preview, "HEARTBEAT_EVERY", 0.0)
+    monkeypatch.setattr(preview, "LIFETIME", 1.0)
+    response, events = open_stream(debug_client, url)
+    assert next(events).startswith(b"retry: ")
+    rest = list(events)  # heartbeats, then the end (the browser reconnects with the same v)
+    assert rest and set(rest) == {b": heartbeat\n\n"}
+    response.close()
+
+
+def test_the_preview_looks_sooner_than_the_reload_interval(config, posts_dir):
+    store = content.get_store(create_app({**config, "BLOG_RELOAD_INTERVAL": 3600}))
+    before = store.snapshot().fingerprint
+    save(posts_dir / "hello-world.md", post_text("Hello again"))
+    assert store.snapshot().fingerprint == before  # readers: once per BLOG_RELOAD_INTERVAL
+    assert store.snapshot(max_age=0).fingerprint != before  # the preview's streams: at once
 
 
 def test_stream_only_answers_get(debug_client):
