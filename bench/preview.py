@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -30,6 +31,7 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
 
 from bench.make_posts import write_posts
 from bench.server import free_port
+from blogapp.views.preview import CHECK_EVERY
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("BLOG_CHROMIUM", "/usr/bin/chromium")
@@ -74,8 +76,11 @@ def measure(url: str, post: Path, saves: int) -> list[float]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"])
         page = browser.new_page()
         page.goto(url + "/posts/" + post.stem)
+        pause = random.Random(20240601)
         for i in range(saves):
-            time.sleep(0.5)  # let the page settle and its stream open
+            # Let the page settle and its stream open; a varying pause, so saves do not fall
+            # in step with the stream's checks (every CHECK_EVERY seconds).
+            time.sleep(0.5 + pause.random() * CHECK_EVERY)
             title = f"Draft {i}"
             started = time.monotonic()
             post.write_text(POST.format(title=title), encoding="utf-8")

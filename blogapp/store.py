@@ -166,6 +166,12 @@ class ContentStore:
                     self._checked = time.monotonic() if first else started
         return self._snapshot
 
+    @property
+    def watched(self) -> bool:
+        """True while inotify reports this folder's changes: a check then costs one read
+        (else it stats every post file)."""
+        return self._watch is not None and self._watch.working
+
     def _needs_look(self, now: float) -> bool:
         if self._watch is None:
             return True

@@ -181,6 +181,17 @@ def test_the_preview_looks_sooner_than_the_reload_interval(config, posts_dir):
     assert store.snapshot(max_age=0).fingerprint != before  # the preview's streams: at once
 
 
+def test_the_preview_forces_looks_only_where_they_are_cheap(config):
+    # With inotify a look without an event is one read; polling stats every file, so the
+    # streams then keep to BLOG_RELOAD_INTERVAL like every reader.
+    watched = content.get_store(create_app({**config, "BLOG_WATCH": "auto"}))
+    watched.snapshot()
+    assert watched.watched is (sys.platform == "linux")
+    polled = content.get_store(create_app({**config, "BLOG_WATCH": "poll"}))
+    polled.snapshot()
+    assert polled.watched is False
+
+
 def test_stream_only_answers_get(debug_client):
     assert debug_client.post("/_live?v=x", environ_base=DEV_SERVER).status_code == 405
 

@@ -34,9 +34,11 @@ from ..templating import asset_url
 
 bp = Blueprint("preview", __name__)
 
-#: Seconds between looks at the posts folder while a stream is open (one look serves every
-#: stream: the store looks at most this often, however many are open).
-CHECK_EVERY = 0.25
+#: Seconds between a stream's checks of the content version. With inotify (BLOG_WATCH=auto
+#: on Linux) each check asks the store to look this often, however many streams are open (a
+#: look without an event costs one read); without, the store looks every
+#: BLOG_RELOAD_INTERVAL, as for readers, since each look stats every post file.
+CHECK_EVERY = 0.1
 #: Seconds between heartbeats (comment lines), which also find clients gone without a FIN.
 HEARTBEAT_EVERY = 15.0
 #: Seconds a stream stays open; the browser then reconnects (EventSource does on its own).
@@ -112,7 +114,7 @@ def _events(store: ContentStore, seen: str, environ: dict[str, Any]) -> Iterator
     started = beat = time.monotonic()
     yield f"retry: {RETRY_MS}\n\n".encode()  # sends the headers now: the browser's "open"
     while True:
-        version = store.snapshot(max_age=CHECK_EVERY).view(store.clock()).version
+        version = store.snapshot(max_age=CHECK_EVERY if store.watched else None).view(store.clock()).version
         if version != seen:
             yield f"event: change\ndata: {version}\n\n".encode()
             return
