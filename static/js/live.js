@@ -48,10 +48,15 @@
     };
   }
 
-  // Hidden tabs give their connection back (browsers allow about six per site).
+  // Hidden tabs give their connection back (browsers allow about six per site); a page
+  // left, or restored from the back-forward cache, closes or reopens its stream.
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) stop();
     else start();
+  });
+  window.addEventListener("pagehide", stop);
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) start();
   });
   start();
 })();
