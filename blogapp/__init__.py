@@ -25,6 +25,7 @@ from .views import api
 from .views import discover
 from .views import feeds
 from .views import pages
+from .views import preview
 from .views import sitemap
 
 
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sitemap.bp)
     app.register_blueprint(discover.bp)
     app.register_blueprint(pages.bp)
+    preview.init_app(app)  # debug only: the live preview while writing
 
     # Innermost first: PageCache answers hits before Flask routes the request; PrefixGuard
     # fixes or checks the mount prefix (part of the cache key); ProxyFix rewrites the environ

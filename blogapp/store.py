@@ -87,16 +87,18 @@ class ContentStore:
         #: "Now" for publication times (POSIX seconds); tests set their own to move time.
         self.clock: Callable[[], float] = time.time
 
-    def snapshot(self) -> Snapshot:
-        """The current snapshot, rescanning the folder if the interval has passed.
+    def snapshot(self, max_age: float | None = None) -> Snapshot:
+        """The current snapshot, rescanning the folder if the interval (or ``max_age``
+        seconds, if shorter: the live preview's check) has passed.
 
         With a watch (BLOG_WATCH=auto on Linux), the look is skipped unless the kernel
         reported an event in the folder, or FULL_LOOK_EVERY seconds have passed.
         """
         now = time.monotonic()
-        if self._snapshot is None or now - self._checked >= self.interval:
+        interval = self.interval if max_age is None else min(max_age, self.interval)
+        if self._snapshot is None or now - self._checked >= interval:
             with self._lock:
-                if self._snapshot is None or now - self._checked >= self.interval:
+                if self._snapshot is None or now - self._checked >= interval:
                     started = time.monotonic()  # the look starts now, however long it takes
                     first = self._snapshot is None
                     if self._needs_look(started):
@@ -112,6 +114,12 @@ class ContentStore:
                     # changes meanwhile is seen at that check (a new watch always looks).
                     self._checked = time.monotonic() if first else started
         return self._snapshot
+
+    @property
+    def watched(self) -> bool:
+        """True while inotify reports this folder's changes: a check then costs one read
+        (else it stats every post file)."""
+        return self._watch is not None and self._watch.working
 
     def _needs_look(self, now: float) -> bool:
         if self._watch is None:
