@@ -7,6 +7,7 @@ out (``notes``, printed by ``check --strict``), or raises a PostError naming the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ AUTHOR_SLUG_CHARS = 80
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=4096)  # a few names, asked for by every card and listing
 def author_slug(name: str) -> str:
     """``'Maya Chén'`` -> ``'maya-chen'``, ``'李明'`` -> ``'李明'``: the key authors are matched by.
 

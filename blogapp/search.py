@@ -22,12 +22,14 @@ nothing in a post can inject markup (the sentinels are removed from indexed text
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import sqlite3
 import threading
 import unicodedata
 from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import Flask
@@ -228,7 +230,7 @@ _INSERT = "INSERT INTO doc(rowid, title, tags, excerpt, body) VALUES (?, ?, ?, ?
 _SCHEMA = "CREATE VIRTUAL TABLE doc USING fts5(title, tags, excerpt, body, tokenize='unicode61 remove_diacritics 2'{})"
 
 
-def _document(post: Post) -> tuple[str, str, str, str]:
+def document(post: Post) -> tuple[str, str, str, str]:
     """(title, tags, excerpt, body) of a post as plain text, as indexed.
 
     The excerpt is the author's only (a body's first words are already in the body).
@@ -252,10 +254,17 @@ class Index:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.execute(_SCHEMA.format(", content=''"))
-        rows = ((rowid, *_document(post)) for rowid, post in enumerate(self.posts))
+        rows = ((rowid, *document(post)) for rowid, post in enumerate(self.posts))
         self._db.execute("BEGIN")
         self._db.executemany(_INSERT, rows)
         self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """The index's connection, under its lock, for other modules' read-only queries
+        (related.py): table ``doc(title, tags, excerpt, body)``, rowid i is ``self.posts[i]``."""
+        with self._lock:
+            yield self._db
 
     def search(self, query: str, page: int = 1, per_page: int = PER_PAGE) -> Results:
         """Ranked hits for ``query`` (cleaned by ``clean_query``); a page past the end has none."""
@@ -275,7 +284,7 @@ def _hits(posts: list[Post], match: str) -> list[Hit]:
     db = sqlite3.connect(":memory:", isolation_level=None)
     try:
         db.execute(_SCHEMA.format(""))
-        documents = [_document(post) for post in posts]
+        documents = [document(post) for post in posts]
         db.executemany(_INSERT, ((rowid, *document) for rowid, document in enumerate(documents)))
         found = {
             rowid: (title, body if _OPEN in body or not excerpt else excerpt)
@@ -320,6 +329,11 @@ class Searcher:
 def init_app(app: Flask) -> None:
     """Attach a Searcher to ``app``."""
     app.extensions["blog_search"] = Searcher()
+
+
+def current_index() -> Index:
+    """The index of the current content version's visible posts (built now if need be)."""
+    return current_app.extensions["blog_search"].index()
 
 
 def search(query: str, page: int = 1) -> Results:
