@@ -27,6 +27,7 @@ import html
 import re
 import sqlite3
 import threading
+import time
 import unicodedata
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -52,6 +53,9 @@ PER_PAGE = 20
 WEIGHTS = (10.0, 6.0, 3.0, 1.0)
 #: Words of context in a snippet.
 SNIPPET_TOKENS = 28
+#: Posts indexed between two chances for other greenlets to run (a build at 10,000 posts takes
+#: seconds; the first post page or search after a change waits for it, cache hits need not).
+_BUILD_BATCH = 200
 
 # Match markers: private-use characters, removed from indexed text, so they only ever come
 # from snippet()/highlight().
@@ -254,9 +258,11 @@ class Index:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.execute(_SCHEMA.format(", content=''"))
-        rows = ((rowid, *document(post)) for rowid, post in enumerate(self.posts))
         self._db.execute("BEGIN")
-        self._db.executemany(_INSERT, rows)
+        for start in range(0, len(self.posts), _BUILD_BATCH):
+            batch = self.posts[start : start + _BUILD_BATCH]
+            self._db.executemany(_INSERT, ((start + i, *document(post)) for i, post in enumerate(batch)))
+            time.sleep(0)  # under gevent, the worker's other connections go on between batches
         self._db.execute("COMMIT")
 
     @contextlib.contextmanager
