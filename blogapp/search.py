@@ -262,7 +262,9 @@ class Index:
         for start in range(0, len(self.posts), _BUILD_BATCH):
             batch = self.posts[start : start + _BUILD_BATCH]
             self._db.executemany(_INSERT, ((start + i, *document(post)) for i, post in enumerate(batch)))
-            time.sleep(0)  # under gevent, the worker's other connections go on between batches
+            # Under gevent the worker's other connections go on between batches: a timer, since
+            # sleep(0) runs only greenlets already ready, not those waiting for their socket.
+            time.sleep(0.001)
         self._db.execute("COMMIT")
 
     @contextlib.contextmanager

@@ -3,6 +3,10 @@ words of title and body, "more like this" over the full-text index."""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+
 import pytest
 
 from blogapp import content
@@ -10,6 +14,7 @@ from blogapp import related
 
 from .conftest import post_text
 from .htmlutil import Page
+from .servers import Server
 
 # Two clear topics, no tags: a robotics tutorial series and a baking diary. Dates alternate
 # between them, so a post's previous and next posts (left out of "Related") are the other topic.
@@ -194,3 +199,43 @@ def test_query_terms_are_the_distinctive_words():
     assert terms[0] == "ros" and "the" not in terms and "runs" not in terms  # too common; only here
     assert set(terms) == {"ros", "tutorial", "node", "publishes"}
     assert related.words("Café CRÈME naïve_x") == ["cafe", "creme", "naive", "x"]
+
+
+def test_a_worker_answers_other_requests_while_it_builds_the_index(tmp_path):
+    """The first post page after a change builds the search index (seconds at 10,000 posts);
+    the same gevent worker keeps answering its other connections meanwhile."""
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    words = [f"w{n}x" for n in range(400)]
+    for i in range(3000):
+        body = " ".join(words[(i * 7 + j * 13) % 400] for j in range(700))
+        (posts / f"p{i}.md").write_text(post_text(f"Post {i}", date="2023-01-01", body=body))
+    server = Server(tmp_path, posts=posts)
+    connections = []
+    try:
+        slow = server.connect()
+        connections.append(slow)
+        slow.request("GET", "/healthz")
+        pid = json.loads(slow.getresponse().read())["pid"]
+        for _ in range(60):  # a second connection to the same worker
+            fast = server.connect()
+            connections.append(fast)
+            fast.request("GET", "/healthz")
+            if json.loads(fast.getresponse().read())["pid"] == pid:
+                break
+        else:
+            pytest.skip("no second connection reached the worker")
+        done: list[str] = []
+        slow.request("GET", "/posts/p1")  # a miss: builds the index, then related posts
+        reader = threading.Thread(target=lambda: done.append(f"post {slow.getresponse().status}"))
+        reader.start()
+        time.sleep(0.3)  # the worker is building by now
+        fast.request("GET", "/healthz")
+        assert fast.getresponse().status == 200
+        done.append("healthz")
+        reader.join(timeout=60)
+        assert done == ["healthz", "post 200"]
+    finally:
+        for connection in connections:
+            connection.close()
+        server.stop()
