@@ -100,6 +100,13 @@ def median_p95_ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.2f} / {percentile(values, 95) * 1000:.2f}"
 
 
+def post_miss_ms(inproc: dict) -> str:
+    """'first; median / p95' ms of the post page misses (bench/scale.py post_page_misses)."""
+    if "post_miss_s" not in inproc:
+        return "–"
+    return f"{inproc['post_miss_first_s'] * 1000:,.0f}; {median_p95_ms(inproc['post_miss_s'])}"
+
+
 def report(args: argparse.Namespace, info: dict[str, str], scenarios: list[Scenario], scale: list[ScaleResult]) -> str:
     out = ["", "## Machine", ""]
     out += [f"- {k}: {v}" for k, v in info.items()]
@@ -164,6 +171,7 @@ def report(args: argparse.Namespace, info: dict[str, str], scenarios: list[Scena
                     + (f"; {r.listing_vs_reference:.2f}×" if r.listing_vs_reference is not None else ""),
                     f"{max(r.rss_mb.values()):.0f}",
                     median_p95_ms(r.inproc["render_s"]),
+                    post_miss_ms(r.inproc),
                     f"{r.change_cost * 100:.1f} (≈{r.rescan_share * 100:.1f})",
                 ]
             )
@@ -188,8 +196,9 @@ def report(args: argparse.Namespace, info: dict[str, str], scenarios: list[Scena
         out += ["", "## Scale (synthetic posts; default settings but FLASK_BLOG_POSTS_DIR)", ""]
         headers = ["N", "start-up s", "first listing s (max, median)"]
         headers += ["warm listing req/s (p99 ms); × smallest N, paired"]
-        headers += ["RSS/worker MB", "render median/p95 ms", "change-detection cost % (≈ estimate)"]
-        out.append(table(headers, rows, set(range(7))))
+        headers += ["RSS/worker MB", "render median/p95 ms", "post page miss ms: first; then median/p95"]
+        headers += ["change-detection cost % (≈ estimate)"]
+        out.append(table(headers, rows, set(range(8))))
         out += ["", "Details:", ""]
         headers = ["N", "generate s", "full read s", "parse ms", "check ms; full look ms (≈ CPU)"]
         headers += ["first GET / per worker s"]
@@ -198,6 +207,9 @@ def report(args: argparse.Namespace, info: dict[str, str], scenarios: list[Scena
         out.append(table(headers, diag, set(range(10))))
         out += [
             "",
+            "post page miss: GET /posts/<slug> not in the page cache, in-process through the whole app; the first",
+            "after start-up (or a change) also builds the search index related posts query, then "
+            "other posts' first requests;",
             "full read: the app's first read of the folder, in-process; parse: median per post;",
             "check: what each busy worker does once per BLOG_RELOAD_INTERVAL when nothing changed (with inotify,",
             "ask the watch; without, stat every file); full look: the stat pass a watching worker still makes",

@@ -125,12 +125,41 @@ def in_process(posts_dir: Path, sample: int) -> dict[str, Any]:
         render_markdown(body)
         render.append(time.perf_counter() - started)
 
-    store = content.get_store(create_app({"BLOG_POSTS_DIR": str(posts_dir), "BLOG_RELOAD_INTERVAL": 0}))
+    app = create_app({"BLOG_POSTS_DIR": str(posts_dir), "BLOG_RELOAD_INTERVAL": 0})
+    store = content.get_store(app)
     started = time.perf_counter()
     posts = len(store.current_view().posts)
     full_read = time.perf_counter() - started
     checks = change_detection.time_checks(store)
-    return {"parse_s": parse, "render_s": render, "posts": posts, "full_read_s": full_read, **checks}
+    misses = post_page_misses(app, POST_MISSES)
+    return {"parse_s": parse, "render_s": render, "posts": posts, "full_read_s": full_read, **checks, **misses}
+
+
+#: Post pages timed on a cache miss after the first one.
+POST_MISSES = 20
+
+
+def post_page_misses(app: Any, count: int) -> dict[str, Any]:
+    """GET /posts/<slug> on a cache miss, in-process through the whole app (page cache
+    included): the first after start-up, which also builds the content version's search index
+    that related posts query, then ``count`` other posts spread over the list, each its first
+    request (the index built, the related-posts memo filling)."""
+    from urllib.parse import quote
+
+    from blogapp import content
+
+    client = app.test_client()
+    with app.test_request_context():
+        posts = content.get_posts()
+        slugs = [p.slug for p in posts[:: max(1, len(posts) // (count + 1))]][: count + 1]
+    times = []
+    for slug in slugs:
+        started = time.perf_counter()
+        response = client.get("/posts/" + quote(slug))
+        times.append(time.perf_counter() - started)
+        if response.status_code != 200 or response.headers.get("X-Cache") != "MISS":
+            raise BenchError(f"/posts/{slug}: {response.status_code} {response.headers.get('X-Cache')}")
+    return {"post_miss_first_s": times[0], "post_miss_s": times[1:]}
 
 
 def run_in_process(posts_dir: Path, sample: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from . import cli
 from . import content
 from . import errors
 from . import publicfiles
+from . import related
 from . import search
 from . import templating
 from .assets import StaticAssets
@@ -22,6 +23,7 @@ from .pagecache import PageCache
 from .prefix import PrefixGuard
 from .security import SecurityHeaders
 from .views import api
+from .views import authors
 from .views import discover
 from .views import feeds
 from .views import pages
@@ -44,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_cache(app)
     content.init_app(app)
     search.init_app(app)
+    related.init_app(app)
     app.extensions["blog_assets"] = StaticAssets(ROOT / "static")
     templating.init_app(app)
     errors.init_app(app)
@@ -52,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(sitemap.bp)
     app.register_blueprint(discover.bp)
+    app.register_blueprint(authors.bp)
     app.register_blueprint(pages.bp)
     preview.init_app(app)  # debug only: the live preview while writing
 

@@ -13,7 +13,9 @@ from flask import Flask
 from flask import abort
 from flask import current_app
 
+from .fields import Author
 from .fields import PostError
+from .fields import author_slug
 from .fields import normalize_slug
 from .index import View
 from .markup import RenderedBody
@@ -67,6 +69,17 @@ def get_tag(tag: str) -> tuple[str, list[Post]] | None:
 def get_tags() -> dict[str, tuple[str, list[Post]]]:
     """Every tag with its posts, most used first."""
     return _view().tags
+
+
+def get_author(slug: str) -> tuple[Author, list[Post]] | None:
+    """``(author, posts newest first)`` for an author page's slug, matched as names are
+    (``author_slug``: case, accents and punctuation do not matter)."""
+    return _view().authors.get(author_slug(slug))
+
+
+def get_authors() -> dict[str, tuple[Author, list[Post]]]:
+    """Every author with a page, by slug, with their posts."""
+    return _view().authors
 
 
 def alias_target(path: str) -> Post | None:

@@ -7,6 +7,7 @@ out (``notes``, printed by ``check --strict``), or raises a PostError naming the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -65,6 +66,29 @@ class FlagError(PostError):
 class Author:
     name: str
     picture: str | None = None
+
+    @property
+    def slug(self) -> str:
+        """The author page's URL segment (``author_slug``); "" when the name has no letters or digits."""
+        return author_slug(self.name)
+
+
+#: Longest author slug: a name is a byline, not a paragraph, and the slug goes in URLs.
+AUTHOR_SLUG_CHARS = 80
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+@functools.lru_cache(maxsize=4096)  # a few names, asked for by every card and listing
+def author_slug(name: str) -> str:
+    """``'Maya Chén'`` -> ``'maya-chen'``, ``'李明'`` -> ``'李明'``: the key authors are matched by.
+
+    Accents are dropped and case folded; every run of other characters (spaces, punctuation)
+    is one dash. Letters of any script are kept, so no name is reduced to nothing unless it
+    has no letter or digit at all. Two spellings with the same slug are one author.
+    """
+    decomposed = unicodedata.normalize("NFKD", name[: AUTHOR_SLUG_CHARS * 4])
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NOT_WORD.sub("-", text.casefold()).strip("-")[:AUTHOR_SLUG_CHARS].strip("-")
 
 
 def normalize_slug(value: str) -> str:

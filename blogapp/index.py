@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from .fields import Author
 from .fields import PostError
 from .fields import SlugError
 from .fields import normalize_slug
@@ -64,6 +65,25 @@ class View:
             for tag in post.tags:
                 found.setdefault(tag.casefold(), (tag, []))[1].append(post)
         return dict(sorted(found.items(), key=lambda item: (-len(item[1][1]), item[0])))
+
+    @functools.cached_property
+    def authors(self) -> dict[str, tuple[Author, list[Post]]]:
+        """``{author slug: (author, posts newest first)}``, by name (``Author.slug``).
+
+        Spellings with one slug ("Maya Chen", "maya  chen", "Maya Chén") are one author, shown
+        as the newest post spells the name, with the newest picture any of the posts gives.
+        A name without a letter or digit has no slug and no page.
+        """
+        found: dict[str, tuple[Author, list[Post]]] = {}
+        for post in self.posts:
+            slug = post.author.slug
+            if slug:
+                found.setdefault(slug, (post.author, []))[1].append(post)
+        for slug, (author, posts) in found.items():
+            if author.picture is None:
+                picture = next((p.author.picture for p in posts if p.author.picture), None)
+                found[slug] = (Author(author.name, picture), posts)
+        return found
 
     @functools.cached_property
     def aliases(self) -> dict[str, Post]:

@@ -21,12 +21,15 @@ nothing in a post can inject markup (the sentinels are removed from indexed text
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import threading
+import time
 import unicodedata
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import Flask
@@ -53,6 +56,9 @@ PER_PAGE = 20
 WEIGHTS = (10.0, 6.0, 3.0, 1.0)
 #: Words of context in a snippet.
 SNIPPET_TOKENS = 28
+#: Posts indexed between two chances for other greenlets to run (a build at 10,000 posts takes
+#: seconds; the first post page or search after a change waits for it, cache hits need not).
+_BUILD_BATCH = 200
 
 # Match markers: private-use characters, removed from indexed text, so they only ever come
 # from snippet()/highlight().
@@ -145,7 +151,7 @@ _SCHEMA = "CREATE VIRTUAL TABLE doc USING fts5(title, tags, excerpt, body, token
 BodyReader = Callable[[Post], str]
 
 
-def _document(post: Post, body: BodyReader) -> tuple[str, str, str, str]:
+def document(post: Post, body: BodyReader) -> tuple[str, str, str, str]:
     """(title, tags, excerpt, body) of a post as plain text, as indexed.
 
     The excerpt is the author's only (a body's first words are already in the body).
@@ -170,10 +176,25 @@ class Index:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.execute(_SCHEMA.format(", content=''"))
-        rows = ((rowid, *_document(post, body)) for rowid, post in enumerate(self.posts))
         self._db.execute("BEGIN")
-        self._db.executemany(_INSERT, rows)
+        for start in range(0, len(self.posts), _BUILD_BATCH):
+            batch = self.posts[start : start + _BUILD_BATCH]
+            self._db.executemany(_INSERT, ((start + i, *document(post, body)) for i, post in enumerate(batch)))
+            # Under gevent the worker's other connections go on between batches: a timer, since
+            # sleep(0) runs only greenlets already ready, not those waiting for their socket.
+            time.sleep(0.001)
         self._db.execute("COMMIT")
+
+    def document(self, post: Post) -> tuple[str, str, str, str]:
+        """(title, tags, excerpt, body) of ``post`` as this index holds such text."""
+        return document(post, self._body)
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """The index's connection, under its lock, for other modules' read-only queries
+        (related.py): table ``doc(title, tags, excerpt, body)``, rowid i is ``self.posts[i]``."""
+        with self._lock:
+            yield self._db
 
     def search(self, query: str, page: int = 1, per_page: int = PER_PAGE) -> Results:
         """Ranked hits for ``query`` (cleaned by ``clean_query``); a page past the end has none."""
@@ -193,7 +214,7 @@ def _hits(posts: list[Post], match: str, body: BodyReader) -> list[Hit]:
     db = sqlite3.connect(":memory:", isolation_level=None)
     try:
         db.execute(_SCHEMA.format(""))
-        documents = [_document(post, body) for post in posts]
+        documents = [document(post, body) for post in posts]
         db.executemany(_INSERT, ((rowid, *document) for rowid, document in enumerate(documents)))
         found = {
             rowid: (title, body if _OPEN in body or not excerpt else excerpt)
@@ -238,6 +259,11 @@ class Searcher:
 def init_app(app: Flask) -> None:
     """Attach a Searcher to ``app``."""
     app.extensions["blog_search"] = Searcher()
+
+
+def current_index() -> Index:
+    """The index of the current content version's visible posts (built now if need be)."""
+    return current_app.extensions["blog_search"].index()
 
 
 def search(query: str, page: int = 1) -> Results:

@@ -21,6 +21,7 @@ from PIL import ImageChops
 from PIL import ImageDraw
 from PIL import ImageFont
 
+from .fields import author_slug
 from .posts import xml_safe
 
 CARD_SIZE = (1200, 630)
@@ -137,12 +138,23 @@ def render_card(title: str, seed: str, site_title: str, byline: Sequence[str] = 
         draw.text((_MARGIN, top + i * line_height), line, font=font, fill="white", stroke_width=1, stroke_fill="white")
     draw.rectangle((_MARGIN, footer_top - 28, _MARGIN + 72, footer_top - 22), fill=(255, 255, 255))
     small = _font(_SITE_SIZE)
-    footer = "  ·  ".join([site_title, *[part for part in byline if part]])
+    footer = card_footer(site_title, byline)
     footer_lines = _wrap(footer[:_MAX_TITLE_CHARS], small, width, limit=1)[:1] or [""]
     draw.text((_MARGIN, footer_top), footer_lines[0], font=small, fill=(232, 234, 240))
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False, compress_level=6)
     return out.getvalue()
+
+
+def card_footer(site_title: str, byline: Sequence[str] = ()) -> str:
+    """The card's bottom line: "site  ·  author  ·  date", naming the site once.
+
+    A byline part that is the site's name again (a post by the site itself: the same
+    ``author_slug``, so case, spacing and accents do not matter) is left out.
+    """
+    site = author_slug(site_title)
+    parts = [part for part in byline if part and not (site and author_slug(part) == site)]
+    return "  ·  ".join([site_title, *parts])
 
 
 # -- the SVG cover placeholder ----------------------------------------------------------

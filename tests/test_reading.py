@@ -1,5 +1,5 @@
-"""Reading aids on the post page: reading time, table of contents, heading permalinks, related
-posts, image hints (lazy loading and sizes), JSON-LD BlogPosting and the PNG social card."""
+"""Reading aids on the post page: reading time, table of contents, heading permalinks (related
+posts: test_related.py), image hints (lazy loading and sizes), JSON-LD BlogPosting and the PNG social card."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ import re
 import pytest
 from PIL import Image
 
-from blogapp import content
 from blogapp.markup import render_markdown
 from blogapp.markup import render_markdown_with_toc
 from blogapp.publicfiles import image_size
 from blogapp.summary import count_words
 from blogapp.views.pages import json_for_script
-from blogapp.views.pages import related_posts
 
 from .conftest import post_text
 from .htmlutil import Page
@@ -161,59 +159,6 @@ def test_page_aligns_table_cells_with_classes_not_inline_styles(client, write_po
     assert 'style="text-align:right"' in render_markdown("| a | b |\n|:--|--:|\n| 1 | 2 |")
 
 
-# --- related posts ------------------------------------------------------------------------
-
-
-def related_slugs(page: Page) -> list[str]:
-    section = page.part('<section class="related" aria-labelledby="related-posts-heading">', "</section>")
-    if section is None:
-        return []
-    assert section.texts("h2") == ["Related posts"]
-    return [a["href"].rsplit("/", 1)[1] for a in section.find_all("a")]
-
-
-def test_related_posts_prefer_shared_tags_then_recency(client, write_post):
-    # All older than every fixture post, so the neighbours of "subject" are ours.
-    write_post("subject.md", post_text("Subject", date="2020-06-01", tags="[alpha, beta, gamma]"))
-    write_post("next-door.md", post_text("Next door", date="2020-07-01", tags="[alpha, beta, gamma]"))
-    write_post("prev-door.md", post_text("Prev door", date="2020-05-01"))
-    write_post("two-shared.md", post_text("Two", date="2020-01-01", tags="[Alpha, beta]"))
-    write_post("three-shared.md", post_text("Three", date="2019-01-01", tags="[alpha, beta, gamma, x]"))
-    write_post("one-shared-new.md", post_text("One new", date="2020-03-01", tags="[alpha]"))
-    write_post("one-shared-old.md", post_text("One old", date="2019-06-01", tags="[gamma]"))
-    page = get_page(client, "/posts/subject")
-    # The post itself and its previous/next posts (linked right below) are left out.
-    assert related_slugs(page) == ["three-shared", "two-shared", "one-shared-new"]
-    assert page.find_all("a", rel="next", href="/posts/next-door")
-
-
-def test_related_posts_fill_up_with_the_newest_others(client, write_post):
-    write_post("loner.md", post_text("Loner", date="2020-06-01", tags="[unique-tag]"))
-    write_post("filler.md", post_text("Filler", date="2020-03-01"))  # the previous post
-    write_post("friend.md", post_text("Friend", date="2019-01-01", tags="[unique-tag]"))
-    page = get_page(client, "/posts/loner")
-    with client.application.test_request_context():
-        posts = content.get_posts()
-        loner = content.get_post("loner")
-        at = posts.index(loner)
-        neighbours = {posts[at - 1].slug, posts[at + 1].slug}
-        newest_others = [p.slug for p in posts if p.slug not in neighbours | {"loner", "friend"}][:2]
-    assert related_slugs(page) == ["friend", *newest_others]
-
-
-def test_related_posts_unit_excludes_itself_and_given_posts(app, write_post):
-    for i, tags in enumerate(["[a, b]", "[a, b]", "[a]", "[b]", "[c]"]):
-        write_post(f"r{i}.md", post_text(f"R{i}", date=f"2020-01-0{i + 1}", tags=tags))
-    with app.test_request_context():
-        posts, tags = content.get_posts(), content.get_tags()
-        by = {p.slug: p for p in posts}
-        found = related_posts(by["r0"], posts, tags, exclude=(by["r1"], None))
-        assert [p.slug for p in found[:2]] == ["r3", "r2"]  # one shared tag each, newer first
-        assert by["r0"] not in found and by["r1"] not in found
-        assert len(found) == 3 and found[2] is posts[0]  # then the newest post overall
-        assert related_posts(by["r0"], posts, tags, limit=1) == [by["r1"]]
-
-
 # --- images in the body -------------------------------------------------------------------
 
 
@@ -270,6 +215,7 @@ def test_json_ld_blog_posting_has_the_fields_search_engines_want(client):
     assert data["datePublished"] == "2024-03-01T09:00:00+00:00"
     assert data["dateModified"]
     assert data["author"]["@type"] == "Person" and data["author"]["name"] == "Ada Lovelace"
+    assert data["author"]["url"] == "http://localhost/authors/ada-lovelace"
     assert data["image"] == "http://localhost/assets/blog/cover.png"
     assert data["publisher"]["@type"] == "Organization"
     assert data["publisher"]["name"] == "AURA Digital Labs"
@@ -288,7 +234,11 @@ def test_json_ld_cannot_be_broken_out_of(client, write_post):
     data = json_ld(page)
     assert data["headline"] == title
     # The site's own name as author is an organisation.
-    assert data["author"] == {"@type": "Organization", "name": "AURA Digital Labs"}
+    assert data["author"] == {
+        "@type": "Organization",
+        "name": "AURA Digital Labs",
+        "url": "http://localhost/authors/aura-digital-labs",
+    }
     assert data["image"] == "http://localhost/posts/evil/card.png"
 
 

@@ -49,7 +49,8 @@ def assert_valid(schema: xmlschema.XMLSchema, body: bytes) -> None:
 
 
 def expected_urls(app, base: str = SITE_URL) -> dict[str, dt.datetime]:
-    """``{absolute URL: honest lastmod}`` for home, every visible post and every tag, from the app itself."""
+    """``{absolute URL: honest lastmod}`` for home, every visible post, every tag and every author,
+    from the app itself."""
     with app.test_request_context():
         posts = content.get_posts()
         tags = content.get_tags()
@@ -58,6 +59,10 @@ def expected_urls(app, base: str = SITE_URL) -> dict[str, dt.datetime]:
         urls |= {
             base + url_for("pages.tag", tag=name): max(p.updated or p.date for p in tagged)
             for name, tagged in tags.values()
+        }
+        urls |= {
+            base + url_for("authors.author", slug=slug): max(p.updated or p.date for p in by)
+            for slug, (_, by) in content.get_authors().items()
         }
     return urls
 
@@ -96,11 +101,12 @@ def test_schema_rejects_what_the_protocol_forbids(schema):
         assert not schema.is_valid(bad), bad
 
 
-def test_sitemap_lists_home_every_visible_post_and_every_tag(site_app):
+def test_sitemap_lists_home_every_visible_post_every_tag_and_every_author(site_app):
     _, entries = fetch(site_app.test_client())
     expected = expected_urls(site_app)
     assert set(entries) == set(expected)
-    assert len(entries) == 1 + 18 + 6  # home, 18 visible fixture posts, 6 tags
+    assert len(entries) == 1 + 18 + 6 + 4  # home, 18 visible fixture posts, 6 tags, 4 authors
+    assert f"{SITE_URL}/authors/ada-lovelace" in entries
     assert f"{SITE_URL}/" in entries
     assert f"{SITE_URL}/tags/python" in entries
     assert f"{SITE_URL}/tags/odd%20names" in entries

@@ -7,17 +7,22 @@ the content store) and hand templates finished values.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask import make_response
 from flask import render_template
 from flask import url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import content
 from .. import publicfiles
+from ..fields import Author
+from ..fields import author_slug
 from ..posts import Post
 from ..summary import Summary
 from ..templating import absolute_path
@@ -69,3 +74,28 @@ def share_image_url(post: Post) -> str:
         if candidate and publicfiles.exists(candidate):
             return absolute_path(candidate)
     return absolute_url("pages.card", slug=post.slug)
+
+
+#: Characters escaped in JSON inside <script>: "</script>", "<!--" and HTML entities cannot
+#: form, and U+2028/9 cannot end a line for older JavaScript parsers.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_for_script(data: Any) -> Markup:
+    """JSON that is safe as the content of ``<script type="application/ld+json">``."""
+    return Markup(json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_SAFE))
+
+
+def author_json_ld(author: Author) -> dict[str, Any]:
+    """schema.org Person for an author, with their page's absolute URL (and picture).
+
+    The site writing as itself (the author's name is BLOG_TITLE, matched as names are) is an
+    Organization instead.
+    """
+    is_site = bool(author.slug) and author.slug == author_slug(current_app.config["BLOG_TITLE"])
+    data: dict[str, Any] = {"@type": "Organization" if is_site else "Person", "name": author.name}
+    if author.slug:
+        data["url"] = absolute_url("authors.author", slug=author.slug)
+    if author.picture and publicfiles.exists(author.picture):
+        data["image"] = absolute_path(author.picture)
+    return data

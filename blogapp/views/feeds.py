@@ -1,10 +1,11 @@
-"""Feeds: RSS 2.0, Atom 1.0 and JSON Feed 1.1, for the whole site and per tag."""
+"""Feeds: RSS 2.0, Atom 1.0 and JSON Feed 1.1, for the whole site, per tag and per author."""
 
 from __future__ import annotations
 
 import json
 import mimetypes
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -40,15 +41,41 @@ def xml_text(value: str) -> str:
     return xml_safe(value)
 
 
-def _selection(tag: str | None) -> tuple[str | None, list[Post]]:
-    """(tag display name, newest BLOG_FEED_LIMIT posts) for the site or one tag."""
+@dataclass(frozen=True)
+class Scope:
+    """What one feed covers: the whole site, one tag or one author."""
+
+    kind: str  #: "site", "tag" or "author"
+    name: str | None  #: the tag's or author's display name
+    url_values: dict[str, str]  #: the feed's and the listing page's URL values
+    posts: list[Post]  #: the newest BLOG_FEED_LIMIT of them
+
+
+#: Feed endpoints by scope and format.
+ENDPOINTS = {
+    "site": {"rss": "feeds.rss", "atom": "feeds.atom", "json": "feeds.json_feed"},
+    "tag": {"rss": "feeds.tag_rss", "atom": "feeds.tag_atom", "json": "feeds.tag_json"},
+    "author": {"rss": "feeds.author_rss", "atom": "feeds.author_atom", "json": "feeds.author_json"},
+}
+
+
+def _scope(tag: str | None, slug: str | None) -> Scope:
+    """The site's, one tag's or one author's newest BLOG_FEED_LIMIT posts.
+
+    :raise NotFound: for an unknown tag or author.
+    """
     limit = current_app.config["BLOG_FEED_LIMIT"]
-    if tag is None:
-        return None, content.get_posts()[:limit]
-    found = content.get_tag(tag)
-    if found is None:
-        abort(404, f"No posts are tagged {tag!r}.")
-    return found[0], found[1][:limit]
+    if tag is not None:
+        found = content.get_tag(tag)
+        if found is None:
+            abort(404, f"No posts are tagged {tag!r}.")
+        return Scope("tag", found[0], {"tag": found[0]}, found[1][:limit])
+    if slug is not None:
+        by = content.get_author(slug)
+        if by is None:
+            abort(404, f"No author {slug!r}.")
+        return Scope("author", by[0].name, {"slug": by[0].slug}, by[1][:limit])
+    return Scope("site", None, {}, content.get_posts()[:limit])
 
 
 def entry_id(post: Post) -> str:
@@ -62,19 +89,26 @@ def entry_html(post: Post) -> str:
     return xml_text(absolutize_urls(str(html), absolute_url("pages.post", slug=post.slug)))
 
 
-def _feed_meta(tag: str | None, endpoint: str) -> dict[str, str]:
-    site = current_app.config["BLOG_TITLE"]
-    values = {"tag": tag} if tag else {}
-    return {
-        "title": f"{site}: {tag}" if tag else site,
-        "description": (f"Posts tagged {tag} on {site}." if tag else current_app.config["BLOG_DESCRIPTION"]),
-        "home": absolute_url("pages.tag", tag=tag) if tag else site_base() + "/",
-        "self": absolute_url(endpoint, **values),
-    }
+def _feed_meta(scope: Scope, fmt: str) -> dict[str, str]:
+    cfg = current_app.config
+    site, name = cfg["BLOG_TITLE"], scope.name
+    meta = {"title": f"{site}: {name}" if name else site, "author": cfg["BLOG_AUTHOR"]}
+    if scope.kind == "tag":
+        meta["description"] = f"Posts tagged {name} on {site}."
+        meta["home"] = absolute_url("pages.tag", **scope.url_values)
+    elif scope.kind == "author":
+        meta["description"] = f"Posts by {name} on {site}."
+        meta["home"] = absolute_url("authors.author", **scope.url_values)
+        meta["author"] = name or meta["author"]
+    else:
+        meta["description"] = cfg["BLOG_DESCRIPTION"]
+        meta["home"] = site_base() + "/"
+    meta["self"] = absolute_url(ENDPOINTS[scope.kind][fmt], **scope.url_values)
+    return meta
 
 
-def _generator(tag: str | None, posts: list[Post], endpoint: str) -> FeedGenerator:
-    meta = _feed_meta(tag, endpoint)
+def _generator(scope: Scope, fmt: str) -> FeedGenerator:
+    meta = _feed_meta(scope, fmt)
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.id(meta["home"])
@@ -85,11 +119,11 @@ def _generator(tag: str | None, posts: list[Post], endpoint: str) -> FeedGenerat
     fg.link(href=meta["self"], rel="self")
     fg.link(href=meta["home"], rel="alternate", type="text/html")
     fg.language(current_app.config["BLOG_LANGUAGE"])
-    fg.author({"name": current_app.config["BLOG_AUTHOR"]})
+    fg.author({"name": xml_text(meta["author"])})
     fg.generator("AURA blog (feedgen)")
-    fg.updated(newest_change(posts))
-    fg.lastBuildDate(newest_change(posts))
-    for post in posts:
+    fg.updated(newest_change(scope.posts))
+    fg.lastBuildDate(newest_change(scope.posts))
+    for post in scope.posts:
         _add_entry(fg, post)
     return fg
 
@@ -133,18 +167,17 @@ def _respond(body: bytes, mimetype: str) -> Response:
     return Response(body, content_type=mimetype)
 
 
-def rss(tag: str | None = None) -> Response:
+def rss(tag: str | None = None, slug: str | None = None) -> Response:
     """RSS 2.0 with the full post in content:encoded."""
-    name, posts = _selection(tag)
-    fg = _generator(name, posts, "feeds.tag_rss" if tag else "feeds.rss")
+    fg = _generator(_scope(tag, slug), "rss")
     return _respond(fg.rss_str(pretty=True), RSS_TYPE)
 
 
-def atom(tag: str | None = None) -> Response:
+def atom(tag: str | None = None, slug: str | None = None) -> Response:
     """Atom 1.0 with the full post as html content."""
-    name, posts = _selection(tag)
-    fg = _generator(name, posts, "feeds.tag_atom" if tag else "feeds.atom")
-    return _respond(_fix_atom_links(fg.atom_str(pretty=True), posts), ATOM_TYPE)
+    scope = _scope(tag, slug)
+    fg = _generator(scope, "atom")
+    return _respond(_fix_atom_links(fg.atom_str(pretty=True), scope.posts), ATOM_TYPE)
 
 
 def _fix_atom_links(xml: bytes, posts: list[Post]) -> bytes:
@@ -163,10 +196,10 @@ def _fix_atom_links(xml: bytes, posts: list[Post]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def json_feed(tag: str | None = None) -> Response:
+def json_feed(tag: str | None = None, slug: str | None = None) -> Response:
     """JSON Feed 1.1."""
-    name, posts = _selection(tag)
-    meta = _feed_meta(name, "feeds.tag_json" if tag else "feeds.json_feed")
+    scope = _scope(tag, slug)
+    meta = _feed_meta(scope, "json")
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": meta["title"],
@@ -174,8 +207,8 @@ def json_feed(tag: str | None = None) -> Response:
         "feed_url": meta["self"],
         "description": meta["description"],
         "language": current_app.config["BLOG_LANGUAGE"],
-        "authors": [{"name": current_app.config["BLOG_AUTHOR"]}],
-        "items": [_json_item(post) for post in posts],
+        "authors": [{"name": meta["author"]}],
+        "items": [_json_item(post) for post in scope.posts],
     }
     body = json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8")
     return _respond(body, JSON_TYPE)
@@ -204,5 +237,8 @@ for _rule, _endpoint, _fn in (
     ("/tags/<tag>/feed.xml", "tag_rss", rss),
     ("/tags/<tag>/atom.xml", "tag_atom", atom),
     ("/tags/<tag>/feed.json", "tag_json", json_feed),
+    ("/authors/<slug>/feed.xml", "author_rss", rss),
+    ("/authors/<slug>/atom.xml", "author_atom", atom),
+    ("/authors/<slug>/feed.json", "author_json", json_feed),
 ):
     bp.add_url_rule(_rule, _endpoint, cacheable(_fn))

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
-from collections import Counter
 from collections.abc import Iterable
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint
@@ -14,7 +11,6 @@ from flask import abort
 from flask import current_app
 from flask import redirect
 from flask import url_for
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import content
@@ -22,14 +18,16 @@ from .. import publicfiles
 from ..markup import Heading
 from ..pagecache import cacheable
 from ..posts import Post
+from ..related import related_posts
 from ..social import render_card
 from ..social import render_placeholder
 from ..summary import Summary
-from ..templating import absolute_path
 from ..templating import absolute_url
 from ..templating import display_date
 from ..templating import iso_date
+from .common import author_json_ld
 from .common import html_page
+from .common import json_for_script
 from .common import post_images
 from .common import post_texts
 from .common import share_image_url
@@ -77,8 +75,6 @@ def _page_url(page: int) -> str:
 TOC_MIN_HEADINGS = 3
 #: ... and at least this many words of prose (Summary.words: code blocks not counted).
 TOC_MIN_WORDS = 1200
-#: Related posts shown under a post.
-RELATED_LIMIT = 3
 
 
 @bp.route("/posts/<slug>")
@@ -98,7 +94,7 @@ def post(slug: str) -> Response:
     page_path = "/posts/" + found.slug
     canonical = absolute_url("pages.post", slug=found.slug)
     image = share_image_url(found)
-    related = related_posts(found, posts, content.get_tags(), exclude=(newer, older))
+    related = related_posts(found, exclude=(newer, older))
     summary = content.summary(found)
     return html_page(
         "pages/post.html",
@@ -116,7 +112,7 @@ def post(slug: str) -> Response:
     )
 
 
-# -- reading aids: table of contents, related posts -------------------------------------
+# -- reading aids: table of contents -------------------------------------
 
 
 def table_of_contents(headings: Iterable[Heading]) -> list[tuple[Heading, list[Heading]]]:
@@ -136,62 +132,13 @@ def table_of_contents(headings: Iterable[Heading]) -> list[tuple[Heading, list[H
     return entries
 
 
-def related_posts(
-    post: Post,
-    posts: list[Post],
-    tags: Mapping[str, tuple[str, list[Post]]],
-    *,
-    exclude: Iterable[Post | None] = (),
-    limit: int = RELATED_LIMIT,
-) -> list[Post]:
-    """Up to ``limit`` posts to read next, for the "Related posts" cards under ``post``.
-
-    Posts sharing the most tags with ``post`` come first, ties going to the newer post; if
-    fewer than ``limit`` share a tag, the newest other posts fill the rest. ``post`` itself is
-    never listed, nor the posts in ``exclude`` (the view passes the previous/next posts,
-    which the page already links right below). ``posts`` is newest first and ``tags`` is the
-    tag index (``content.get_tags()``), so only posts sharing a tag are ever scored.
-    """
-    skip = {id(post)} | {id(p) for p in exclude if p is not None}
-    shared: Counter[int] = Counter()
-    by_id: dict[int, Post] = {}
-    for tag in post.tags:
-        for other in tags.get(tag.casefold(), ("", []))[1]:
-            if id(other) not in skip:
-                shared[id(other)] += 1
-                by_id[id(other)] = other
-    ranked = sorted(by_id.values(), key=lambda p: (shared[id(p)], p.date, p.slug), reverse=True)
-    chosen = ranked[:limit]
-    for other in posts:  # newest first
-        if len(chosen) >= limit:
-            break
-        if id(other) not in skip and id(other) not in by_id:
-            chosen.append(other)
-    return chosen
-
-
 # -- structured data -------------------------------------------------------------------------
-
-#: Characters escaped in JSON inside <script>: "</script>", "<!--" and HTML entities cannot
-#: form, and U+2028/9 cannot end a line for older JavaScript parsers.
-_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
-def json_for_script(data: Any) -> Markup:
-    """JSON that is safe as the content of ``<script type="application/ld+json">``."""
-    return Markup(json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_SAFE))
 
 
 def blog_posting(post: Post, canonical: str, image: str, summary: Summary) -> dict[str, Any]:
     """schema.org BlogPosting for search engines (JSON-LD), all URLs absolute."""
     cfg = current_app.config
     site_title = cfg["BLOG_TITLE"]
-    # The site writing as itself is an organisation; any other name is a person.
-    is_site = " ".join(post.author.name.split()).casefold() == " ".join(site_title.split()).casefold()
-    author: dict[str, Any] = {"@type": "Organization" if is_site else "Person", "name": post.author.name}
-    picture = post.author.picture
-    if picture and publicfiles.exists(picture):
-        author["image"] = absolute_path(picture)
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "BlogPosting",
@@ -199,7 +146,7 @@ def blog_posting(post: Post, canonical: str, image: str, summary: Summary) -> di
         "description": summary.excerpt,
         "datePublished": iso_date(post.date),
         "dateModified": iso_date(post.modified),
-        "author": author,
+        "author": author_json_ld(post.author),
         "image": image,
         "publisher": {
             "@type": "Organization",

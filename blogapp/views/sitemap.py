@@ -18,12 +18,16 @@ bp = Blueprint("sitemap", __name__)
 
 @cacheable
 def sitemap() -> Response:
-    """Home, every listed post and every tag page, each with an honest lastmod."""
+    """Home, every listed post, every tag page and every author page, each with an honest lastmod."""
     posts = content.get_posts()
     urls = [(absolute_url("pages.index"), newest_change(posts))] if posts else [(absolute_url("pages.index"), None)]
     urls += [(absolute_url("pages.post", slug=p.slug), p.modified) for p in posts]
     urls += [
         (absolute_url("pages.tag", tag=name), newest_change(tagged)) for name, tagged in content.get_tags().values()
+    ]
+    urls += [
+        (absolute_url("authors.author", slug=slug), newest_change(by))
+        for slug, (_, by) in content.get_authors().items()
     ]
     body = render_template("sitemap/sitemap.xml", urls=urls, utc=dt.UTC)
     return Response(body, content_type="application/xml; charset=utf-8")
