@@ -41,9 +41,14 @@ MIN_COMMON = 25
 
 _WORD = re.compile(r"[^\W_]+")
 #: Posts with a word, counted up to a bound (FTS5 reads a word's whole posting list to count).
-_DOC_COUNT = "SELECT count(*) FROM (SELECT 1 FROM doc WHERE doc MATCH ? LIMIT ?)"
+_DOC_COUNT = (
+    "SELECT count(*) FROM (SELECT 1 FROM doc WHERE doc MATCH ? AND rowid IN (SELECT rowid FROM {live}) LIMIT ?)"
+)
 _BM25 = ", ".join(map(str, search.WEIGHTS))
-_QUERY = f"SELECT rowid, bm25(doc, {_BM25}) FROM doc WHERE doc MATCH ? ORDER BY 2 LIMIT ?"
+_QUERY = (
+    f"SELECT rowid, bm25(doc, {_BM25}) FROM doc WHERE doc MATCH ? AND rowid IN (SELECT rowid FROM {{live}})"
+    " ORDER BY 2 LIMIT ?"
+)
 
 
 def words(text: str) -> list[str]:
@@ -129,12 +134,12 @@ def text_matches(post: Post, index: search.Index, count: int, doc_counts: dict[s
     with index.connection() as db:
         for word in weights:
             if word not in doc_counts:
-                doc_counts[word] = db.execute(_DOC_COUNT, (f'"{word}"', bound)).fetchone()[0]
+                doc_counts[word] = db.execute(_DOC_COUNT.format(live=index.live), (f'"{word}"', bound)).fetchone()[0]
         terms = query_terms(weights, doc_counts, len(index.posts))
         if not terms:
             return {}
         match = " OR ".join(f'"{term}"' for term in terms)
-        rows = db.execute(_QUERY, (match, count)).fetchall()
+        rows = db.execute(_QUERY.format(live=index.live), (match, count)).fetchall()
     best = -rows[0][1] if rows and rows[0][1] < 0 else 0.0
     return {rowid: -score / best for rowid, score in rows if best and score < 0}
 
@@ -148,7 +153,7 @@ def rank(
     scores: dict[str, float] = {}
     by_slug: dict[str, Post] = {}
     for rowid, similarity in text_matches(post, index, CANDIDATES + len(skip), doc_counts).items():
-        other = index.posts[rowid]
+        other = index.by_rowid[rowid]
         scores[other.slug] = similarity
         by_slug[other.slug] = other
     tags = content.get_tags()

@@ -59,6 +59,8 @@ SNIPPET_TOKENS = 28
 #: Posts indexed between two chances for other greenlets to run (a build at 10,000 posts takes
 #: seconds; the first post page or search after a change waits for it, cache hits need not).
 _BUILD_BATCH = 200
+#: Versions whose ``live`` tables are kept for requests still holding their index.
+_KEPT_VERSIONS = 4
 
 # Match markers: private-use characters, removed from indexed text, so they only ever come
 # from snippet()/highlight().
@@ -137,12 +139,13 @@ class Results:
 #: multiplies a column's weight into the term frequency before saturating it, so a word
 #: repeated in a body outscores the same word once in a title.)
 _RANKED = f"""
-    SELECT rowid FROM doc WHERE doc MATCH ?1
+    SELECT rowid FROM doc WHERE doc MATCH ?1 AND rowid IN (SELECT rowid FROM {{live}})
     ORDER BY rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'title : (' || ?1 || ')') DESC,
              rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'tags : (' || ?1 || ')') DESC,
              rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'excerpt : (' || ?1 || ')') DESC,
              bm25(doc, {", ".join(map(str, WEIGHTS))}), rowid
     LIMIT ?2 OFFSET ?3"""
+_COUNT = "SELECT count(*) FROM doc WHERE doc MATCH ? AND rowid IN (SELECT rowid FROM {live})"
 _INSERT = "INSERT INTO doc(rowid, title, tags, excerpt, body) VALUES (?, ?, ?, ?, ?)"
 _SCHEMA = "CREATE VIRTUAL TABLE doc USING fts5(title, tags, excerpt, body, tokenize='unicode61 remove_diacritics 2'{})"
 
@@ -164,26 +167,60 @@ class Index:
     """One content version's FTS5 index, in memory.
 
     The table is contentless (``content=''``): it keeps the index, not the text, a fraction
-    of the size (bench/README.md). Snippets are
-    made for the shown hits only, from their text read again, in a throwaway table.
-    Queries on the shared connection are serialised by a lock.
+    of the size (bench/README.md). Snippets are made for the shown hits only, from their text
+    read again, in a throwaway table. Queries on the shared connection are serialised by a lock.
+
+    A new version reuses its predecessor's table (``previous``): only posts that are new or
+    changed (a new Post object: the store keeps an unchanged file's Post) are read and
+    indexed, so after an edit the next search or post page indexes one post, not all of them.
+    Rows of posts that left are kept but no longer count: every query takes only the rows in
+    this version's ``live`` table. When such rows pass a quarter of the visible posts, the
+    index is built afresh.
     """
 
-    def __init__(self, version: str, posts: Iterable[Post], body: BodyReader) -> None:
+    def __init__(self, version: str, posts: Iterable[Post], body: BodyReader, previous: Index | None = None) -> None:
         self.version = version
         self.posts = list(posts)
         self._body = body
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        self._db.execute(_SCHEMA.format(", content=''"))
-        self._db.execute("BEGIN")
-        for start in range(0, len(self.posts), _BUILD_BATCH):
-            batch = self.posts[start : start + _BUILD_BATCH]
-            self._db.executemany(_INSERT, ((start + i, *document(post, body)) for i, post in enumerate(batch)))
+        reuse = previous is not None and previous._rows - len(self.posts) <= len(self.posts) // 4
+        if previous is not None and reuse:
+            self._db, self._lock, known = previous._db, previous._lock, previous._rowids
+            self._rows, self._next, generation = previous._rows, previous._next, previous._generation + 1
+        else:
+            self._lock = threading.Lock()
+            self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            self._db.execute(_SCHEMA.format(", content=''"))
+            known, self._rows, self._next, generation = {}, 0, 0, 0
+        self._rowids: dict[Post, int] = {post: known[post] for post in self.posts if post in known}
+        self._add([post for post in self.posts if post not in self._rowids])
+        #: rowid -> Post, for this version's rows only.
+        self.by_rowid: dict[int, Post] = {rowid: post for post, rowid in self._rowids.items()}
+        self._generation = generation
+        #: The table of this version's rowids; queries keep to ``rowid IN (SELECT rowid FROM live)``.
+        self.live = f"live{generation}"
+        with self._lock:
+            self._db.execute(f"CREATE TEMP TABLE {self.live}(rowid INTEGER PRIMARY KEY)")
+            self._db.executemany(f"INSERT INTO {self.live} VALUES (?)", ((r,) for r in self.by_rowid))
+            # A request may still hold the index of a version or two before; older ones go.
+            if generation >= _KEPT_VERSIONS:
+                self._db.execute(f"DROP TABLE IF EXISTS live{generation - _KEPT_VERSIONS}")
+
+    def _add(self, posts: list[Post]) -> None:
+        """Index ``posts`` under new rowids, in batches with a pause between."""
+        for start in range(0, len(posts), _BUILD_BATCH):
+            batch = posts[start : start + _BUILD_BATCH]
+            rows = [(self._next + i, *document(post, self._body)) for i, post in enumerate(batch)]
+            with self._lock:
+                self._db.execute("BEGIN")
+                self._db.executemany(_INSERT, rows)
+                self._db.execute("COMMIT")
+            for i, post in enumerate(batch):
+                self._rowids[post] = self._next + i
+            self._next += len(batch)
+            self._rows += len(batch)
             # Under gevent the worker's other connections go on between batches: a timer, since
             # sleep(0) runs only greenlets already ready, not those waiting for their socket.
             time.sleep(0.001)
-        self._db.execute("COMMIT")
 
     def document(self, post: Post) -> tuple[str, str, str, str]:
         """(title, tags, excerpt, body) of ``post`` as this index holds such text."""
@@ -192,7 +229,8 @@ class Index:
     @contextlib.contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
         """The index's connection, under its lock, for other modules' read-only queries
-        (related.py): table ``doc(title, tags, excerpt, body)``, rowid i is ``self.posts[i]``."""
+        (related.py): table ``doc(title, tags, excerpt, body)``; only rows in the table named
+        by ``self.live`` are this version's, ``self.by_rowid`` maps them to posts."""
         with self._lock:
             yield self._db
 
@@ -203,9 +241,10 @@ class Index:
             return Results(query, 0, [], 1, 0)
         page = max(page, 1)
         with self._lock:
-            total = self._db.execute("SELECT count(*) FROM doc WHERE doc MATCH ?", (match,)).fetchone()[0]
-            rowids = [rowid for (rowid,) in self._db.execute(_RANKED, (match, per_page, (page - 1) * per_page))]
-        posts = [self.posts[rowid] for rowid in rowids]
+            total = self._db.execute(_COUNT.format(live=self.live), (match,)).fetchone()[0]
+            ranked = _RANKED.format(live=self.live)
+            rowids = [rowid for (rowid,) in self._db.execute(ranked, (match, per_page, (page - 1) * per_page))]
+        posts = [self.by_rowid[rowid] for rowid in rowids]
         return Results(query, total, _hits(posts, match, self._body), page, -(-total // per_page))
 
 
@@ -252,7 +291,7 @@ class Searcher:
             with self._lock:
                 index = self._index
                 if index is None or index.version != version:
-                    index = self._index = Index(version, content.get_posts(), content.body)
+                    index = self._index = Index(version, content.get_posts(), content.body, index)
         return index
 
 

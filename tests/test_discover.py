@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
@@ -453,10 +454,10 @@ def test_index_is_built_once_per_content_version(client, app, write_post, monkey
     builds = []
     real = search.Index.__init__
 
-    def counting(self, version, posts, body):
+    def counting(self, version, posts, body, previous=None):
         builds.append(version)
         time.sleep(0.2)  # a slow build: the other searches arrive meanwhile
-        real(self, version, posts, body)
+        real(self, version, posts, body, previous)
 
     monkeypatch.setattr(search.Index, "__init__", counting)
     client.get("/search?q=hello")
@@ -543,3 +544,65 @@ def test_search_text_and_the_token_walk_see_the_same_words():
 
     for text in texts:
         assert words(searchtext.strip_markdown(text)) == words(markdown_to_text(text, EVERYTHING)), text[:80]
+
+
+# --- the index follows changes: only new or changed posts are read -------------------------
+
+
+def _posts_with_bodies(bodies: dict[str, str]) -> list:
+    from blogapp.posts import parse_post
+
+    return [
+        parse_post(post_text(slug.title(), body=""), f"{slug}.md", slug=slug, timezone=dt.UTC, default_author="A")
+        for slug in bodies
+    ]
+
+
+def test_a_new_version_indexes_only_new_or_changed_posts():
+    bodies = {f"p{i}": f"Common words and unique{i} here." for i in range(40)}
+    reads: list[str] = []
+
+    def body(post) -> str:
+        reads.append(post.slug)
+        return bodies[post.slug]
+
+    posts = _posts_with_bodies(bodies)
+    first = search.Index("v1", posts, body)
+    assert sorted(reads) == sorted(bodies)
+    assert first.search("unique7").total == 1
+    # p7 is edited (a new Post), p8 deleted, p40 added; the rest are the same Post objects.
+    bodies["p7"] = "Rewritten with capybara."
+    bodies["p40"] = "A newcomer about wombats."
+    edited, added = _posts_with_bodies({"p7": "", "p40": ""})
+    newer = [edited if p.slug == "p7" else p for p in posts if p.slug != "p8"] + [added]
+    reads.clear()
+    second = search.Index("v2", newer, body, first)
+    assert sorted(reads) == ["p40", "p7"]
+    reads.clear()
+    assert second.search("unique7").total == 0  # the old text of p7 no longer counts
+    assert second.search("unique8").total == 0  # nor does a deleted post
+    assert [h.post.slug for h in second.search("capybara").hits] == ["p7"]
+    assert [h.post.slug for h in second.search("wombats").hits] == ["p40"]
+    assert second.search("common").total == 38  # 40, less p8 (gone) and p7 (rewritten)
+    # A request still holding the older index sees its own version.
+    assert first.search("unique8").total == 1 and first.search("wombats").total == 0
+
+
+def test_the_index_is_built_afresh_when_old_rows_pass_a_quarter():
+    bodies = {f"p{i}": f"Words {i}." for i in range(20)}
+
+    def body(post) -> str:
+        return bodies[post.slug]
+
+    index = search.Index("v0", _posts_with_bodies(bodies), body)
+    db = index._db
+    for round_ in range(1, 6):  # each round replaces 2 posts: 2, 4 (reused) ... then rebuilt
+        changed = _posts_with_bodies({"p0": "", "p1": ""})
+        index = search.Index(
+            f"v{round_}", changed + [p for p in index.posts if p.slug not in ("p0", "p1")], body, index
+        )
+        assert index.search("words").total == 20
+        if index._db is not db:
+            break
+    assert index._db is not db, "stale rows were never dropped"
+    assert index._rows == 20
