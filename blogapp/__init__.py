@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import cli
 from . import content
 from . import errors
+from . import imagecache
 from . import publicfiles
 from . import search
 from . import templating
@@ -24,6 +25,7 @@ from .security import SecurityHeaders
 from .views import api
 from .views import discover
 from .views import feeds
+from .views import images
 from .views import pages
 from .views import sitemap
 
@@ -44,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     content.init_app(app)
     search.init_app(app)
     app.extensions["blog_assets"] = StaticAssets(ROOT / "static")
+    imagecache.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
@@ -51,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(sitemap.bp)
     app.register_blueprint(discover.bp)
+    app.register_blueprint(images.bp)
     app.register_blueprint(pages.bp)
 
     # Innermost first: PageCache answers hits before Flask routes the request; PrefixGuard
