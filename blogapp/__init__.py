@@ -25,9 +25,9 @@ from .security import SecurityHeaders
 from .views import api
 from .views import discover
 from .views import feeds
-from .views import images
 from .views import pages
 from .views import sitemap
+from .views import variants
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -54,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(sitemap.bp)
     app.register_blueprint(discover.bp)
-    app.register_blueprint(images.bp)
+    app.register_blueprint(variants.bp)
     app.register_blueprint(pages.bp)
 
     # Innermost first: PageCache answers hits before Flask routes the request; PrefixGuard

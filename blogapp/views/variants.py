@@ -25,7 +25,7 @@ from .. import pictures
 from .. import publicfiles
 from ..imagecache import VariantStore
 
-bp = Blueprint("images", __name__)
+bp = Blueprint("variants", __name__)
 logger = logging.getLogger("blogapp.images")
 
 _NAME = re.compile(r"([0-9a-f]{16})-([1-9][0-9]{0,4})\.(avif|webp|jpg|png)")
