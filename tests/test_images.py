@@ -333,3 +333,46 @@ def test_truncated_source_is_decoded_once(app: Flask, client, public_dir: Path, 
     for url in urls:
         assert fetch(client, url).status_code == 302
     assert len(calls) == 1
+
+
+# -- export, pre-generation, check --strict --------------------------------------------------
+
+
+def test_export_writes_every_variant_its_pages_link(config: dict, photo_post: Path, tmp_path: Path):
+    app = create_app({**config, "BLOG_SITE_URL": "https://blog.example.com"})
+    target = tmp_path / "out"
+    result = app.test_cli_runner().invoke(args=["export", str(target)])
+    assert result.exit_code == 0, result.output
+    linked = set()
+    for page in target.rglob("*.html"):
+        text = page.read_text()
+        linked |= set(re.findall(r"(/_img/[^\s\"]+) \d+w", text))
+        linked |= set(re.findall(r'og:image" content="https://blog\.example\.com(/_img/[^"]+)"', text))
+    assert any("/big/cover.jpg/" in u and u.endswith("-1200.jpg") for u in linked)
+    assert any("/big/inline.png/" in u for u in linked)
+    for url in linked:
+        path = target / url.lstrip("/")
+        assert path.is_file() and path.stat().st_size > 0, url
+        assert decode(path.read_bytes()).format in ("AVIF", "WEBP", "JPEG", "PNG"), url
+
+
+def test_images_command_makes_every_linked_variant(config: dict, photo_post: Path, tmp_path: Path):
+    app = create_app(config)
+    result = app.test_cli_runner().invoke(args=["images"])
+    assert result.exit_code == 0, result.output
+    made = int(re.search(r"(\d+) image variant", result.output)[1])
+    store = app.extensions["blog_images"]
+    names = {e[2] for e in store.usage()[1]}
+    assert made == len(names) and made > 20
+    assert all(re.fullmatch(r"[0-9a-f]{16}-\d+\.(avif|webp|jpg|png)", n) for n in names)
+    again = app.test_cli_runner().invoke(args=["images"])
+    assert again.exit_code == 0 and {e[2] for e in store.usage()[1]} == names
+
+
+def test_check_strict_warns_about_oversized_and_broken_images(runner, public_dir: Path, write_post):
+    save(photo(4200, 600), public_dir / "assets" / "wide.jpg", "JPEG", quality=60)
+    (public_dir / "assets" / "bomb.png").write_bytes(bomb_png())
+    write_post("wide.md", post_text("Wide", NEWEST, "![b](/assets/bomb.png)", coverImage="/assets/wide.jpg"))
+    result = runner.invoke(args=["check", "--strict"])
+    assert "wide.md: warning: coverImage /assets/wide.jpg is 4200 px wide, far more than" in result.output
+    assert "wide.md: warning: body image /assets/bomb.png cannot be read as an image" in result.output
