@@ -33,14 +33,16 @@ OG_WIDTH = 1200
 #: Modern formats offered as <source> types, best first.
 MODERN = ("avif", "webp")
 MIME = {"avif": "image/avif", "webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
-#: Encoder settings; part of every variant's version, so a change gives new URLs.
+#: Encoder settings; part of every variant's version, so a change gives new URLs. AVIF at
+#: speed 8: several times faster to make than libavif's default 6, for slightly more bytes.
 QUALITY = {"avif": 55, "webp": 75, "jpg": 82}
+AVIF_SPEED = 8
 #: Sources the blog resizes: anything larger is served as it is (decoding it would take
 #: hundreds of megabytes), and so is any file bigger than MAX_SOURCE_BYTES.
 MAX_SOURCE_PIXELS = 40_000_000
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
 _RASTER = {"JPEG", "PNG", "WEBP", "GIF", "AVIF", "TIFF", "BMP", "MPO"}
-_PIPELINE = f"v1 {sorted(QUALITY.items())} {Image.__version__}".encode()
+_PIPELINE = f"v1 {sorted(QUALITY.items())} {AVIF_SPEED} {Image.__version__}".encode()
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
@@ -194,7 +196,7 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     image.info = {}  # nothing from the source (EXIF, XMP, ICC, comments) reaches the file
     out = io.BytesIO()
     if fmt == "avif":
-        image.save(out, "AVIF", quality=QUALITY["avif"], speed=6)
+        image.save(out, "AVIF", quality=QUALITY["avif"], speed=AVIF_SPEED)
     elif fmt == "webp":
         image.save(out, "WEBP", quality=QUALITY["webp"], method=4)
     elif fmt == "jpg":
