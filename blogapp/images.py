@@ -21,12 +21,14 @@ from PIL import ImageOps
 
 #: Every width a variant may have: the blog links no other (plus the source's own width
 #: when it is narrower than a slot's widest, and OG_WIDTH for the share image).
-LADDER = (120, 240, 400, 640, 960, 1280, 1920)
+#: Steps of at most ~1.35x from 400 px up: a browser never takes more than about 1.8 times
+#: the pixels it draws (Lighthouse's "properly size images" on a 412-px phone at DPR 1.75).
+LADDER = (120, 240, 400, 560, 720, 960, 1280, 1600, 1920)
 #: Widths offered where each kind of image is drawn (see static/css/site.css).
 SLOT_WIDTHS = {
     "avatar": (120, 240),
-    "cover": (240, 400, 640, 960, 1280, 1920),
-    "body": (400, 640, 960, 1280, 1920),
+    "cover": (240, 400, 560, 720, 960, 1280, 1600, 1920),
+    "body": (400, 560, 720, 960, 1280, 1600, 1920),
 }
 #: The share image (og:image): social sites take JPEG or PNG, 1200 wide.
 OG_WIDTH = 1200

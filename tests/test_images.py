@@ -118,12 +118,12 @@ def test_ladder_never_wider_than_the_source():
     def source(width: int) -> images.Source:
         return images.Source(width, width // 2, "0" * 16, "JPEG", False, True)
 
-    assert source(2400).widths("cover") == (240, 400, 640, 960, 1280, 1920)
-    assert source(1000).widths("cover") == (240, 400, 640, 1000)
+    assert source(2400).widths("cover") == (240, 400, 560, 720, 960, 1280, 1600, 1920)
+    assert source(1000).widths("cover") == (240, 400, 560, 720, 1000)
     assert source(128).widths("avatar") == (128,)
     assert source(100).widths("cover") == (100,)
-    assert source(2400).allows(640, "avif") and source(2400).allows(1200, "jpg")
-    assert not source(2400).allows(641, "avif") and not source(2400).allows(2400, "avif")
+    assert source(2400).allows(720, "avif") and source(2400).allows(1200, "jpg")
+    assert not source(2400).allows(640, "avif") and not source(2400).allows(2400, "avif")
     assert not source(2400).allows(640, "jpg") and not source(2400).allows(640, "gif")
     assert not source(800).allows(800, "jpg")  # small enough: the file itself is the share image
 
@@ -246,13 +246,14 @@ def test_feeds_keep_plain_absolute_images(app: Flask, client, photo_post: Path):
     assert "/assets/big/inline.png" in client.get("/feed.xml").get_data(as_text=True)
 
 
-def test_variant_route_headers_and_refusals(app: Flask, client, photo_post: Path, tmp_path: Path):
+def test_variant_route_headers_and_refusals(app: Flask, client, photo_post: Path, public_dir: Path):
+    public_before = sorted(p.relative_to(public_dir) for p in public_dir.rglob("*"))
     html = client.get("/").get_data(as_text=True)
-    url = next(u for u in variant_urls(html) if u.endswith("-640.avif"))
+    url = next(u for u in variant_urls(html) if u.endswith("-720.avif"))
     response = fetch(client, url)
     assert response.status_code == 200 and response.mimetype == "image/avif"
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert decode(response.data).size == (640, 336)
+    assert decode(response.data).size == (720, 378)
     assert fetch(client, url, headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
     stem, version = url.rsplit("/", 1)[0], url.rsplit("/", 1)[1].split("-")[0]
     store = app.extensions["blog_images"].folder
@@ -260,20 +261,21 @@ def test_variant_route_headers_and_refusals(app: Flask, client, photo_post: Path
     for bad in (
         f"{stem}/{version}-641.avif",  # a width no page links
         f"{stem}/{version}-2400.avif",  # as wide as the source: not offered
-        f"{stem}/{version}-640.gif",
-        f"{stem}/{version}-640.jpg",  # fallback formats are the file itself
-        f"{stem}/{version}-0640.avif",
+        f"{stem}/{version}-720.gif",
+        f"{stem}/{version}-720.jpg",  # fallback formats are the file itself
+        f"{stem}/{version}-0720.avif",
         f"{stem}/{version}-99999999.avif",
-        f"{stem}/{version.upper()}-640.avif",
-        f"/_img/assets/big/missing.jpg/{version}-640.avif",
-        f"/_img/assets/big/../../posts/photo.md/{version}-640.avif",
-        f"/_img/assets/big/.hidden/{version}-640.avif",
-        f"/_img/assets/blog/x.svg/{version}-640.avif",
+        f"{stem}/{version.upper()}-720.avif",
+        f"/_img/assets/big/missing.jpg/{version}-720.avif",
+        f"/_img/assets/big/../../posts/photo.md/{version}-720.avif",
+        f"/_img/assets/big/.hidden/{version}-720.avif",
+        f"/_img/assets/blog/x.svg/{version}-720.avif",
     ):
         assert client.get(bad).status_code == 404, bad
     assert sorted(os.listdir(store)) == before  # nothing made for refused requests
-    moved = client.get(f"{stem}/{'0' * 16}-640.avif")
+    moved = client.get(f"{stem}/{'0' * 16}-720.avif")
     assert moved.status_code == 302 and moved.headers["Location"].endswith(url)
+    assert sorted(p.relative_to(public_dir) for p in public_dir.rglob("*")) == public_before
 
 
 def test_changed_source_changes_the_urls(app: Flask, client, photo_post: Path):

@@ -64,7 +64,7 @@ def test_parallel_first_requests_make_one_identical_file(server: Server, tmp_pat
 
 def test_variant_headers_conditional_and_range(server: Server):
     html = server.get("/")[1].decode()
-    url = next(u for u in variant_urls(html) if u.endswith("-640.webp"))
+    url = next(u for u in variant_urls(html) if u.endswith("-720.webp"))
     status, headers = server.get_with_headers(url)
     assert status == 200
     assert headers["Content-Type"] == "image/webp"
@@ -73,8 +73,8 @@ def test_variant_headers_conditional_and_range(server: Server):
     assert server.get(url, headers={"If-None-Match": headers["ETag"]})[0] == 304
     status, part = server.get(url, headers={"Range": "bytes=0-9"})
     assert status == 206 and part[:4] == b"RIFF" and len(part) == 10
-    assert server.get(url.replace("-640.webp", "-641.webp"))[0] == 404
-    assert server.get("/_img/assets/big/cover.jpg/0000000000000000-640.webp")[0] == 302
+    assert server.get(url.replace("-720.webp", "-721.webp"))[0] == 404
+    assert server.get("/_img/assets/big/cover.jpg/0000000000000000-720.webp")[0] == 302
 
 
 def test_making_a_variant_does_not_stop_cached_pages(tmp_path: Path):
