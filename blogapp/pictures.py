@@ -113,13 +113,14 @@ _SRC = re.compile(r"""\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGN
 
 def body_pictures(html: Markup, page_path: str) -> Markup:
     """A post body with its image hints (publicfiles.add_image_hints) and each local raster
-    ``<img>`` wrapped in a ``<picture>`` offering its variants at ``SIZES["body"]``."""
+    ``<img>`` wrapped in a ``<picture>`` offering its variants at ``SIZES["body"]`` (one
+    with its own ``srcset`` is left as the author wrote it)."""
     hinted = str(publicfiles.add_image_hints(html, page_path))
 
     def wrap(match: re.Match[str]) -> str:
         tag = match.group()
         src = _SRC.search(tag)
-        if src is None:
+        if src is None or "srcset" in tag.lower():  # an author's own srcset (trusted HTML) stays
             return tag
         raw = unescape(src[1] or src[2] or src[3] or "").strip()
         if not publicfiles.is_file_path(raw):

@@ -378,3 +378,26 @@ def test_check_strict_warns_about_oversized_and_broken_images(runner, public_dir
     result = runner.invoke(args=["check", "--strict"])
     assert "wide.md: warning: coverImage /assets/wide.jpg is 4200 px wide, far more than" in result.output
     assert "wide.md: warning: body image /assets/bomb.png cannot be read as an image" in result.output
+
+
+def test_body_images_relative_paths_and_an_authors_own_srcset(config: dict, public_dir: Path, write_post):
+    save(photo(1600, 900), public_dir / "assets" / "big" / "inline.png", "PNG")
+    body = (
+        "![rel](../assets/big/inline.png)\n\n"
+        '<img src="/assets/big/inline.png" srcset="/assets/big/inline.png 1600w" alt="own">\n\n'
+        "![svg](/assets/blog/x.svg)\n"
+    )
+    write_post("rel.md", post_text("Rel", NEWEST, body))
+    (public_dir / "assets" / "blog" / "x.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="2"/>'
+    )
+    client = create_app({**config, "BLOG_TRUST_HTML": True}).test_client()
+    html = client.get("/posts/rel").get_data(as_text=True)
+    assert re.search(
+        r'<picture><source type="image/avif" srcset="/_img/assets/big/inline\.png/[^"]+"[^>]*>'
+        r'<source type="image/webp"[^>]*><img src="\.\./assets/big/inline\.png" alt="rel"',
+        html,
+    )
+    after = html.split('alt="rel"', 1)[1].split('class="related"', 1)[0]
+    assert "<picture><source" not in after  # own srcset and SVG left alone
+    assert 'srcset="/assets/big/inline.png 1600w" alt="own"' in html
