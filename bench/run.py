@@ -10,6 +10,9 @@
    markdown render time, start-up, first listing on each worker, warm listing throughput,
    per-worker RSS and the cost of change detection (bench/change_detection.py: rescans every
    second versus never).
+3. Images (bench/images.py): the image bytes Chromium downloads for the home page (desktop and
+   phone) and a post page (phone) of a site with large photo-like covers, against a replay of
+   next/image on the same files; and the time to make one 2,400-px source's variants.
 
 This file reads the command line, runs the parts and prints the report (bench/report.py).
 Load goes to 127.0.0.1 only; every server is stopped by its own PID. See bench/README.md.
@@ -32,6 +35,9 @@ from pathlib import Path
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.images import ImageResult
+from bench.images import image_bench
+from bench.images import image_report
 from bench.load import DISTURBED_PCT
 from bench.load import WRK
 from bench.report import first_line
@@ -62,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default 3; --quick 1)",
     )
     parser.add_argument("--render-sample", type=int, default=200, help="posts whose render is timed (default 200)")
-    parser.add_argument("--only", choices=("throughput", "scale"), help="run one part only")
+    parser.add_argument("--only", choices=("throughput", "scale", "images"), help="run one part only")
     parser.add_argument(
         "--repeats",
         type=int,
@@ -107,12 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="blog-bench-"))
     scenarios: list[Scenario] = []
     scale: list[ScaleResult] = []
+    pictures: ImageResult | None = None
     try:
         if args.only in (None, "throughput"):
             scenarios = throughput(args, tmp)
         if args.only in (None, "scale"):
             smallest = min(args.sizes)
             scale = [scale_one(n, args, tmp, reference_n=smallest if n != smallest else None) for n in args.sizes]
+        if args.only in (None, "images"):
+            pictures = image_bench(tmp)
     except BenchError as err:
         log(f"FAILED: {err}")
         return 1
@@ -123,13 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         info["code"] += f"; HEAD moved to {head} during the run: servers started late ran newer code"
     info["load average"] += " at start; " + " ".join(Path("/proc/loadavg").read_text().split()[:3]) + " at end"
     info["run"] = f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {time.perf_counter() - began:.0f} s"
-    print(report(args, info, scenarios, scale))
+    print(report(args, info, scenarios, scale) + ("\n".join(image_report(pictures)) if pictures else ""))
     if args.json:
         data = {
             "machine": info,
             "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "throughput": [asdict(s) for s in scenarios],
             "scale": [asdict(r) for r in scale],
+            "images": asdict(pictures) if pictures else None,
         }
         args.json.write_text(json.dumps(data, indent=2, default=str))
     return 0

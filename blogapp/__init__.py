@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import cli
 from . import content
 from . import errors
+from . import imagecache
 from . import publicfiles
 from . import related
 from . import search
@@ -29,6 +30,7 @@ from .views import feeds
 from .views import pages
 from .views import preview
 from .views import sitemap
+from .views import variants
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -48,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     search.init_app(app)
     related.init_app(app)
     app.extensions["blog_assets"] = StaticAssets(ROOT / "static")
+    imagecache.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
@@ -56,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sitemap.bp)
     app.register_blueprint(discover.bp)
     app.register_blueprint(authors.bp)
+    app.register_blueprint(variants.bp)
     app.register_blueprint(pages.bp)
     preview.init_app(app)  # debug only: the live preview while writing
 

@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from . import content
 from .exporter import export_site
 from .lint import lint_posts
+from .pregen import make_all_variants
 
 
 @click.command("check")
@@ -95,7 +96,20 @@ def export_command(target: Path, force: bool) -> None:
     click.echo(f"wrote {len(written)} files to {target}", err=True)
 
 
+@click.command("images")
+@with_appcontext
+def images_command() -> None:
+    """Make every image variant the pages link (stored in BLOG_IMAGE_CACHE_DIR), so no
+    reader waits for one; exit 1 if any could not be made."""
+    made, failed = make_all_variants(current_app)  # type: ignore[arg-type]
+    for line in failed:
+        click.echo(line)
+    click.echo(f"{made} image variant(s) ready in {current_app.config['BLOG_IMAGE_CACHE_DIR']}", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the CLI commands."""
-    for command in (check_command, new_command, export_command):
+    for command in (check_command, new_command, export_command, images_command):
         app.cli.add_command(command)

@@ -53,6 +53,11 @@ DEFAULTS: dict[str, Any] = {
     # Bytes of rendered pages each worker keeps in memory (least recently used go first);
     # the embedded cache, in front of a shared CACHE_TYPE. 0: no pages kept in memory.
     "BLOG_LOCAL_CACHE_BYTES": 32 * 1024 * 1024,
+    # Folder of image variants (made on first request, or by `flask images`); never inside
+    # BLOG_PUBLIC_DIR. Relative paths are taken from the repository root.
+    "BLOG_IMAGE_CACHE_DIR": "cache/images",
+    # Most bytes the image variants may take on disk (least recently used go first).
+    "BLOG_IMAGE_CACHE_BYTES": 512 * 1024 * 1024,
     # SimpleCache (or NullCache): pages live only in each worker's memory, within
     # BLOG_LOCAL_CACHE_BYTES (SimpleCache's own count-limited store is not used);
     # RedisCache + CACHE_REDIS_URL shares them between workers and hosts.
@@ -64,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _BOOL_KEYS = ("BLOG_SHOW_DRAFTS", "BLOG_TRUST_HTML")
+_BYTE_KEYS = ("BLOG_LOCAL_CACHE_BYTES", "BLOG_IMAGE_CACHE_BYTES")
 _POSITIVE_INT_KEYS = ("BLOG_POSTS_PER_PAGE", "BLOG_FEED_LIMIT", "BLOG_MAX_POST_BYTES")
 
 
@@ -103,7 +109,7 @@ def check_config(config: dict[str, Any]) -> None:
         config[key] = _as_bool(key, config[key])
     for key in _POSITIVE_INT_KEYS:
         config[key] = _as_int(key, config[key], 1)
-    for key in ("BLOG_PROXY_COUNT", "BLOG_HTTP_MAX_AGE", "BLOG_HTTP_STALE", "BLOG_LOCAL_CACHE_BYTES"):
+    for key in ("BLOG_PROXY_COUNT", "BLOG_HTTP_MAX_AGE", "BLOG_HTTP_STALE") + _BYTE_KEYS:
         config[key] = _as_int(key, config[key], 0)
     try:
         config["BLOG_RELOAD_INTERVAL"] = float(config["BLOG_RELOAD_INTERVAL"])
@@ -120,6 +126,9 @@ def check_config(config: dict[str, Any]) -> None:
     config["BLOG_POSTS_DIR"] = posts_dir
     config["BLOG_PUBLIC_DIR"] = resolve_dir(config["BLOG_PUBLIC_DIR"])
     config["BLOG_GONE_FILE"] = resolve_dir(config["BLOG_GONE_FILE"])
+    images_dir = config["BLOG_IMAGE_CACHE_DIR"] = resolve_dir(config["BLOG_IMAGE_CACHE_DIR"])
+    if images_dir == config["BLOG_PUBLIC_DIR"] or config["BLOG_PUBLIC_DIR"] in images_dir.parents:
+        raise ConfigError(f"BLOG_IMAGE_CACHE_DIR must be outside BLOG_PUBLIC_DIR: {images_dir}")
     if config["BLOG_WATCH"] not in ("auto", "poll"):
         raise ConfigError(f"BLOG_WATCH must be auto or poll, got {config['BLOG_WATCH']!r}")
     if not config.get("CACHE_TYPE"):

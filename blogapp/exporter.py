@@ -20,7 +20,9 @@ from flask import Flask
 from .fields import segment_problem
 from .publicfiles import is_inside
 
-_LINK = re.compile(r"""(?:href|src)=["']([^"']+)["']""")
+# src/href, and meta content (og:image, a variant no other tag links).
+_LINK = re.compile(r"""(?:href|src|content)=["']([^"']+)["']""")
+_SRCSET = re.compile(r"""srcset=["']([^"']+)["']""")
 _SEEDS = ["/", "/feed.xml", "/atom.xml", "/feed.json", "/sitemap.xml", "/robots.txt", "/api/latest-posts"]
 _LOC = re.compile(r"<loc>([^<]+)</loc>")
 
@@ -62,7 +64,8 @@ def export_site(app: Flask, target: Path) -> list[Path]:
 def _links(text: str, netloc: str, prefix: str) -> list[str]:
     """Same-site paths (relative to the app) linked from a page, a feed or the sitemap."""
     found = []
-    for raw in _LINK.findall(text) + _LOC.findall(text) + re.findall(r"Sitemap: (\S+)", text):
+    candidates = [item.split()[0] for srcset in _SRCSET.findall(text) for item in srcset.split(",") if item.strip()]
+    for raw in _LINK.findall(text) + candidates + _LOC.findall(text) + re.findall(r"Sitemap: (\S+)", text):
         parts = urlsplit(unescape(raw))
         if parts.scheme and (parts.scheme not in ("http", "https") or parts.netloc != netloc):
             continue

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from . import content
+from . import images
 from . import publicfiles
 from .posts import Post
 from .posts import opens_with_title
@@ -34,12 +35,13 @@ def lint_posts() -> list[LintWarning]:
     excerpts: dict[str, list[Post]] = defaultdict(list)
     for post in sorted(posts, key=lambda p: p.source):  # the first file keeps an excerpt
         found += [LintWarning(post.source, note) for note in post.notes]
+        body = content.body(post)
         found += _files(post)
+        found += _image_sizes(post, body)
         if post.excerpt_source:
             excerpts[" ".join(post.excerpt_source.split()).casefold()].append(post)
         else:
             found.append(LintWarning(post.source, "no excerpt (listings and meta tags use the body's first words)"))
-        body = content.body(post)
         found += _links(post, body)
         found += [LintWarning(post.source, problem) for problem in excerpt_problems(post, body)]
         if not body.strip():
@@ -60,6 +62,33 @@ def _files(post: Post) -> list[LintWarning]:
         for name, value in checks
         if value and not publicfiles.exists(value)
     ]
+
+
+_BODY_IMAGE = re.compile(r"!\[[^\]\n]*\]\(\s*<?(/[^)\s>]+)")
+_RASTER_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff", ".bmp")
+
+
+def _image_sizes(post: Post, body: str) -> list[LintWarning]:
+    """Images far larger than any variant needs, or too large (or broken) to resize."""
+    named = [("coverImage", post.cover_image), ("ogImage", post.og_image), ("author picture", post.author.picture)]
+    named += [("body image", url) for url in _BODY_IMAGE.findall(body)]
+    warnings = []
+    for name, url in named:
+        real = publicfiles.find(url) if url else None
+        if real is None or not real.lower().endswith(_RASTER_SUFFIXES):
+            continue
+        source = images.probe(real)
+        if source is None:
+            reason = "cannot be read as an image (corrupt, or too many pixels to open): served as it is"
+        elif source.width > 2 * images.LADDER[-1]:
+            limit = images.LADDER[-1]
+            reason = f"is {source.width} px wide, far more than the widest variant ({limit} px): resize it"
+        elif not source.resizable and source.width * source.height > images.MAX_SOURCE_PIXELS:
+            reason = f"has {source.width}x{source.height} pixels, too many to resize: served as it is"
+        else:
+            continue
+        warnings.append(LintWarning(post.source, f"{name} {url} {reason}"))
+    return warnings
 
 
 def _links(post: Post, body: str) -> list[LintWarning]:

@@ -44,6 +44,7 @@ class Server:
         env: dict[str, str] | None = None,
         posts: Path | None = None,
         name: str = "gunicorn",
+        workers: int = WORKERS,
     ) -> None:
         """Serve a fresh copy of tests/data (or the given shared ``posts`` folder)."""
         self.posts = posts or tmp_path / "posts"
@@ -55,6 +56,8 @@ class Server:
         self.prefix = (env or {}).get("SCRIPT_NAME", "")
         environ = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
         environ.update(FLASK_BLOG_POSTS_DIR=str(self.posts), FLASK_BLOG_PUBLIC_DIR=str(tmp_path / "public"))
+        environ.update(FLASK_BLOG_IMAGE_CACHE_DIR=str(tmp_path / "image-cache"))
+        self.workers = workers
         environ.update(env or {})
         self.log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -66,7 +69,7 @@ class Server:
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
-                str(WORKERS),
+                str(workers),
             ],
             cwd=ROOT,
             env=environ,
@@ -85,7 +88,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.proc.returncode}")
             with contextlib.suppress(OSError):
-                if self.get(self.prefix + "/healthz")[0] == 200 and len(self.worker_pids()) == WORKERS:
+                if self.get(self.prefix + "/healthz")[0] == 200 and len(self.worker_pids()) == self.workers:
                     return
             time.sleep(0.1)
         raise RuntimeError("gunicorn did not become ready")

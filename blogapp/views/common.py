@@ -20,6 +20,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import content
+from .. import pictures
 from .. import publicfiles
 from ..fields import Author
 from ..fields import author_slug
@@ -31,8 +32,9 @@ from ..templating import absolute_url
 
 def html_page(template: str, **context: Any) -> Response:
     """Render ``template``. No Last-Modified: a page changes in ways no post date tracks
-    (neighbours, related posts, covers), so the ETag validates."""
-    return make_response(render_template(template, **context))
+    (neighbours, related posts, covers), so the ETag validates. Templates get the image
+    ``sizes`` of each slot as ``image_sizes``."""
+    return make_response(render_template(template, image_sizes=pictures.SIZES, **context))
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,30 @@ class PostImages:
 
     cover: str  #: the cover's URL, or the generated placeholder's
     avatar: str | None  #: the author's picture URL, or None (the page shows initials)
+    #: ``(type, srcset)`` of the cover's and the picture's variants (empty: the file alone)
+    cover_sources: tuple[tuple[str, str], ...] = ()
+    avatar_sources: tuple[tuple[str, str], ...] = ()
 
 
 def post_images(posts: Iterable[Post | None]) -> dict[str, PostImages]:
     """``{slug: PostImages}`` for the posts a page shows (None entries skipped)."""
-    return {post.slug: PostImages(cover_url(post), avatar_url(post)) for post in posts if post is not None}
+    found = {}
+    for post in posts:
+        if post is not None:
+            cover, avatar = cover_picture(post), avatar_picture(post)
+            found[post.slug] = PostImages(
+                cover.src, avatar.src if avatar else None, cover.sources, avatar.sources if avatar else ()
+            )
+    return found
+
+
+def cover_picture(post: Post) -> pictures.Picture:
+    """The post's cover and its variants, or the generated placeholder when it has none or
+    the file is missing."""
+    cover = post.cover_image
+    if cover and publicfiles.exists(cover):
+        return pictures.picture(cover, "cover")
+    return pictures.Picture(url_for("pages.cover", slug=post.slug))
 
 
 def post_texts(posts: Iterable[Post | None]) -> dict[str, Summary]:
@@ -55,24 +76,28 @@ def post_texts(posts: Iterable[Post | None]) -> dict[str, Summary]:
 
 def cover_url(post: Post) -> str:
     """The post's cover, or its generated placeholder when it has none or the file is missing."""
-    cover = post.cover_image
-    if cover and publicfiles.exists(cover):
-        return publicfiles.public_url(cover)
-    return url_for("pages.cover", slug=post.slug)
+    return cover_picture(post).src
+
+
+def avatar_picture(post: Post) -> pictures.Picture | None:
+    """The author's picture and its variants, or None when it is missing."""
+    picture = post.author.picture
+    return pictures.picture(picture, "avatar") if picture and publicfiles.exists(picture) else None
 
 
 def avatar_url(post: Post) -> str | None:
     """The author's picture URL, or None when it is missing."""
-    picture = post.author.picture
-    return publicfiles.public_url(picture) if picture and publicfiles.exists(picture) else None
+    picture = avatar_picture(post)
+    return picture.src if picture else None
 
 
 def share_image_url(post: Post) -> str:
-    """Absolute Open Graph image: ogImage, else the cover, else the generated PNG card
-    (social sites do not accept SVG)."""
+    """Absolute Open Graph image: the 1200-wide JPEG/PNG variant of ogImage, else of the
+    cover (the file itself when it has none, e.g. SVG or remote), else the generated PNG
+    card (social sites do not accept SVG)."""
     for candidate in (post.og_image, post.cover_image):
         if candidate and publicfiles.exists(candidate):
-            return absolute_path(candidate)
+            return absolute_path(pictures.share_variant(candidate) or candidate)
     return absolute_url("pages.card", slug=post.slug)
 
 

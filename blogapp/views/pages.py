@@ -14,6 +14,7 @@ from flask import url_for
 from werkzeug.wrappers import Response
 
 from .. import content
+from .. import pictures
 from .. import publicfiles
 from ..markup import Heading
 from ..pagecache import cacheable
@@ -99,7 +100,7 @@ def post(slug: str) -> Response:
     return html_page(
         "pages/post.html",
         post=found,
-        body=publicfiles.add_image_hints(rendered.html, page_path),
+        body=pictures.body_pictures(rendered.html, page_path),
         toc=table_of_contents(rendered.headings) if summary.words >= TOC_MIN_WORDS else [],
         related=related,
         newer=newer,
