@@ -242,6 +242,8 @@ class EdgeResult:
             )
         upstream = statistics.median(r.upstream_rps for r in self.edge)
         out.append(f"- requests reaching gunicorn while wrk ran on the edge: median {upstream:.1f}/s")
+        cpu = statistics.median(x.cpu_us for x in self.static) / statistics.median(r.load.cpu_us for r in self.edge)
+        out.append(f"- nginx CPU per request, static over edge: {cpu:.2f} (steadier than req/s on a busy machine)")
         met = "met" if self.ratio >= TARGET else "MISSED"
         out.append(f"- **ratio {self.ratio:.2f}x** nginx's static speed (target >= {TARGET}x): {met}")
         if self.freshness_load is not None:
