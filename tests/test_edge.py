@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -350,3 +351,25 @@ def test_the_edge_key_covers_everything_the_blog_varies_on(app, client):
         response = client.get(path, headers={"Accept-Encoding": "br"})
         assert response.status_code == 200, path
         assert response.headers.get_all("Vary") == ["Accept-Encoding"], path
+
+
+def test_large_and_slow_clients_stop_at_nginx(stack):
+    gunicorn, nginx = stack
+    before = len(_ACCESS.findall(gunicorn.log_text()))
+    stalled = []
+    try:
+        for _ in range(20):  # half a request head each, then nothing
+            sock = socket.create_connection(("127.0.0.1", nginx.port), timeout=10)
+            sock.sendall(b"GET /posts/hello-world HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\nX-Slow: ")
+            stalled.append(sock)
+        _get(nginx, "/posts/hello-world")
+        assert _get(nginx, "/posts/hello-world").getheader("X-Cache-Status") == "HIT"
+        huge = _get(nginx, "/posts/hello-world", {"X-Huge": "x" * 16_000})  # over 8 KB for a header
+        assert huge.status == 400
+        body = nginx.request("/posts/hello-world", {"Host": HOST, "Content-Length": "100000"}, method="POST")
+        assert body.status == 413
+    finally:
+        for sock in stalled:
+            sock.close()
+    time.sleep(0.3)  # gunicorn logs just after answering
+    assert len(_ACCESS.findall(gunicorn.log_text())) - before <= 1  # the page's first fill, nothing else
