@@ -152,6 +152,7 @@ http {{
         access_log off;
         location = /post {{
             alias {d}/files/post;
+            open_file_cache max=1024 inactive=60s;  # as the edge's location has
             default_type {_quoted(page.header("Content-Type") or "text/html")};
 {copied}
         }}
