@@ -144,7 +144,8 @@ http {{
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
     # Only the inner server's requests (each one reached gunicorn) are logged.
-    map $server_addr $bench_inner {{ "~^unix:" 1; default 0; }}
+    # (no port: the Unix socket; an exact match, so no regex runs on the edge's hits)
+    map $server_port $bench_inner {{ "" 1; default 0; }}
     access_log {self.upstream_log} combined if=$bench_inner;
     include {d}/blog.conf;
     server {{
