@@ -34,7 +34,10 @@ from .test_nginx import _text
 #: What the README promises for a content change, through nginx as without it.
 VISIBLE_WITHIN = 2.0
 _CANONICAL = re.compile(r'<link rel="canonical" href="([^"]+)"')
-_ACCESS = re.compile(r'"(?:GET|HEAD) (\S+) HTTP/1\.[01]" (\d{3}) ')
+_ACCESS = re.compile(r'"[A-Z]+ (\S+) HTTP/1\.[01]" (\d{3}) ')
+#: X-Cache-Status of an answer from the edge's copy: HIT, or REVALIDATED when the copy's
+#: second had just ended (a 304 from gunicorn renewed it).
+FROM_CACHE = ("HIT", "REVALIDATED")
 
 
 @pytest.fixture
@@ -79,24 +82,25 @@ def test_hits_are_served_by_nginx_and_revalidated_by_etag(stack):
     gunicorn, nginx = stack
     first = _get(nginx, "/posts/hello-world")
     hit = _get(nginx, "/posts/hello-world")
-    assert (first.getheader("X-Cache-Status"), hit.getheader("X-Cache-Status")) == ("MISS", "HIT")
+    assert first.getheader("X-Cache-Status") == "MISS" and hit.getheader("X-Cache-Status") in FROM_CACHE
     assert hit.data == first.data and hit.getheader("ETag") == first.getheader("ETag")
     for name, value in BASE_HEADERS:  # the CSP and the other security headers, on the hit too
         assert hit.getheader(name) == value, name
     assert hit.getheader("Cache-Control").startswith("public, max-age=")  # the blog's, for browsers
     assert hit.getheader("X-Accel-Expires") is None  # the edge's own validity stays inside
-    assert _upstream(gunicorn, "/posts/hello-world", 1) == [200]
+    assert set(_upstream(gunicorn, "/posts/hello-world", 1)) == {200}  # and a 304 if REVALIDATED
 
     time.sleep(2.1)  # past the edge's validity (at most one second)
     again = _get(nginx, "/posts/hello-world")
+    # A client's own validator is answered by nginx from its copy (a 304, the body unsent).
+    conditional = _get(nginx, "/posts/hello-world", {"If-None-Match": first.getheader("ETag")})
     assert again.getheader("X-Cache-Status") == "REVALIDATED"
     assert again.status == 200 and again.data == first.data
-    # nginx asked with If-None-Match (pages have no Last-Modified) and got the blog's 304.
-    assert _upstream(gunicorn, "/posts/hello-world", 2) == [200, 304]
-    # A client's own validator is answered by nginx from the cache.
-    conditional = _get(nginx, "/posts/hello-world", {"If-None-Match": first.getheader("ETag")})
-    assert conditional.status == 304
-    assert _upstream(gunicorn, "/posts/hello-world") == [200, 304]
+    assert conditional.status == 304 and conditional.getheader("X-Cache-Status") in ("HIT", "REVALIDATED")
+    # nginx asked with If-None-Match (pages have no Last-Modified) and got the blog's 304 (a
+    # second one if the conditional request came in the next second).
+    seen = _upstream(gunicorn, "/posts/hello-world", 2)
+    assert seen.count(200) == 1 and seen.count(304) >= 1 and set(seen) == {200, 304}
 
 
 def test_a_stampede_costs_gunicorn_one_request(stack):
@@ -289,7 +293,8 @@ def test_encodings_are_kept_apart(stack):
             texts.add(_text(response))
     assert len(texts) == 1  # the same page in each
     # Three entries, one render each: every spelling of an encoding shares its entry.
-    assert _upstream(gunicorn, "/posts/hello-world", 3) == [200, 200, 200]
+    seen = _upstream(gunicorn, "/posts/hello-world", 3)
+    assert seen.count(200) == 3 and set(seen) <= {200, 304}  # 304s: copies renewed after their second
 
 
 def test_forged_headers_and_query_strings_cannot_poison_the_cache(stack):
@@ -306,7 +311,7 @@ def test_forged_headers_and_query_strings_cannot_poison_the_cache(stack):
         first = _get(nginx, path + "?utm_source=evil&page=9", forged)  # fills the entry
         assert first.getheader("X-Cache-Status") == "MISS"
         clean = _get(nginx, path)
-        assert clean.getheader("X-Cache-Status") == "HIT"
+        assert clean.getheader("X-Cache-Status") in FROM_CACHE
         text = _text(clean)
         assert "evil" not in text and "666" not in text and "https://" + HOST not in text, path
         assert f"http://{HOST}/" in text
@@ -315,7 +320,7 @@ def test_forged_headers_and_query_strings_cannot_poison_the_cache(stack):
     junk = _get(nginx, "/?z=123&fbclid=x")
     assert junk.getheader("X-Cache-Status") == "MISS"
     assert _get(nginx, "/").data == junk.data
-    assert _upstream(gunicorn, "/") == []  # the first went with its query string
+    assert 200 not in _upstream(gunicorn, "/")  # rendered once, for the first, with its query string
     assert [s for p, s in _ACCESS.findall(gunicorn.log_text()) if p.startswith("/?")] == ["200"]
 
 
@@ -363,7 +368,7 @@ def test_large_and_slow_clients_stop_at_nginx(stack):
             sock.sendall(b"GET /posts/hello-world HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\nX-Slow: ")
             stalled.append(sock)
         _get(nginx, "/posts/hello-world")
-        assert _get(nginx, "/posts/hello-world").getheader("X-Cache-Status") == "HIT"
+        assert _get(nginx, "/posts/hello-world").getheader("X-Cache-Status") in FROM_CACHE
         huge = _get(nginx, "/posts/hello-world", {"X-Huge": "x" * 16_000})  # over 8 KB for a header
         assert huge.status == 400
         body = nginx.request("/posts/hello-world", {"Host": HOST, "Content-Length": "100000"}, method="POST")
@@ -372,4 +377,6 @@ def test_large_and_slow_clients_stop_at_nginx(stack):
         for sock in stalled:
             sock.close()
     time.sleep(0.3)  # gunicorn logs just after answering
-    assert len(_ACCESS.findall(gunicorn.log_text())) - before <= 1  # the page's first fill, nothing else
+    reached = _ACCESS.findall(gunicorn.log_text())[before:]
+    # The page's first fill (and a 304 if its copy was renewed), nothing else.
+    assert [status for _, status in reached].count("200") == 1 and {s for _, s in reached} <= {"200", "304"}

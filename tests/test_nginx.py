@@ -88,7 +88,8 @@ def test_pages_come_through_with_the_blogs_headers(stack):
     again = nginx.request("/posts/hello-world", BROWSER)
     assert (first.status, again.status) == (200, 200)
     assert first.getheader("X-Cache-Status") == "MISS"
-    assert again.getheader("X-Cache-Status") == "HIT"  # nginx's edge cache (tests/test_edge.py)
+    # nginx's edge cache (tests/test_edge.py); REVALIDATED if the copy's second had ended
+    assert again.getheader("X-Cache-Status") in ("HIT", "REVALIDATED")
     for response in (first, again):
         assert response.getheader("Content-Encoding") == "br"  # the blog's own, passed through
         assert response.getheader("ETag", "").endswith('-br"')  # strong: nginx did not recompress
