@@ -6,7 +6,7 @@
    wsgi:app`` from the repository root, so gunicorn.conf.py applies; only ``--bind`` is changed)
    against a bare Flask route sending the same bytes under the same settings (bench/bare_app.py),
    with wrk.
-2. Edge (bench/edge.py): a warm post page through deploy/nginx.conf's cache against the same
+2. Edge (bench/edge.py, with bench/nginx.py): a warm post page through deploy/nginx.conf's cache against the same
    nginx serving the same bytes as a file, what reaches gunicorn meanwhile, and how soon an
    edit, a new post, a deletion and a scheduled post show through nginx under load.
 3. Scale (bench/scale.py): for each N, N synthetic posts (bench/make_posts.py): in-process
