@@ -6,11 +6,14 @@
    wsgi:app`` from the repository root, so gunicorn.conf.py applies; only ``--bind`` is changed)
    against a bare Flask route sending the same bytes under the same settings (bench/bare_app.py),
    with wrk.
-2. Scale (bench/scale.py): for each N, N synthetic posts (bench/make_posts.py): in-process
+2. Edge (bench/edge.py, with bench/nginx.py): a warm post page through deploy/nginx.conf's
+   cache against the same nginx serving the same bytes as a file, what reaches gunicorn meanwhile, and how soon an
+   edit, a new post, a deletion and a scheduled post show through nginx under load.
+3. Scale (bench/scale.py): for each N, N synthetic posts (bench/make_posts.py): in-process
    markdown render time, start-up, first listing on each worker, warm listing throughput,
    per-worker RSS and the cost of change detection (bench/change_detection.py: rescans every
    second versus never).
-3. Images (bench/images.py): the image bytes Chromium downloads for the home page (desktop and
+4. Images (bench/images.py): the image bytes Chromium downloads for the home page (desktop and
    phone) and a post page (phone) of a site with large photo-like covers, against a replay of
    next/image on the same files; and the time to make one 2,400-px source's variants.
 
@@ -35,6 +38,8 @@ from pathlib import Path
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.edge import EdgeResult
+from bench.edge import edge
 from bench.images import ImageResult
 from bench.images import image_bench
 from bench.images import image_report
@@ -68,7 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default 3; --quick 1)",
     )
     parser.add_argument("--render-sample", type=int, default=200, help="posts whose render is timed (default 200)")
-    parser.add_argument("--only", choices=("throughput", "scale", "images"), help="run one part only")
+    parser.add_argument("--only", choices=("throughput", "edge", "scale", "images"), help="run one part only")
     parser.add_argument(
         "--repeats",
         type=int,
@@ -114,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     scenarios: list[Scenario] = []
     scale: list[ScaleResult] = []
     pictures: ImageResult | None = None
+    edged: EdgeResult | None = None
     try:
         if args.only in (None, "throughput"):
             scenarios = throughput(args, tmp)
+        if args.only in (None, "edge"):
+            edged = edge(args, tmp)
         if args.only in (None, "scale"):
             smallest = min(args.sizes)
             scale = [scale_one(n, args, tmp, reference_n=smallest if n != smallest else None) for n in args.sizes]
@@ -133,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     info["load average"] += " at start; " + " ".join(Path("/proc/loadavg").read_text().split()[:3]) + " at end"
     info["run"] = f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {time.perf_counter() - began:.0f} s"
     print(report(args, info, scenarios, scale) + ("\n".join(image_report(pictures)) if pictures else ""))
+    if edged is not None:
+        print("\n".join(edged.lines()))
     if args.json:
         data = {
             "machine": info,
@@ -140,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             "throughput": [asdict(s) for s in scenarios],
             "scale": [asdict(r) for r in scale],
             "images": asdict(pictures) if pictures else None,
+            "edge": asdict(edged) if edged is not None else None,
         }
         args.json.write_text(json.dumps(data, indent=2, default=str))
     return 0

@@ -284,7 +284,7 @@ class Load:
 
 #: The site file operators install (docs/operations.md), rendered by ``render_nginx_site``.
 NGINX_SITE = ROOT / "deploy" / "nginx.conf"
-NGINX_VARIABLES = ("BLOG_LISTEN", "BLOG_SERVER_NAME", "BLOG_UPSTREAM", "BLOG_ROOT", "BLOG_PREFIX")
+NGINX_VARIABLES = ("BLOG_LISTEN", "BLOG_SERVER_NAME", "BLOG_UPSTREAM", "BLOG_ROOT", "BLOG_PREFIX", "BLOG_CACHE_DIR")
 
 
 def render_nginx_site(**values: str) -> str:

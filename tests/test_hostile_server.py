@@ -307,6 +307,7 @@ def test_nginx_serves_no_hidden_or_symlinked_static_file(tmp_path):
             BLOG_UPSTREAM=f"127.0.0.1:{gunicorn.port}",
             BLOG_ROOT=str(tmp_path / "root"),
             BLOG_PREFIX="",
+            BLOG_CACHE_DIR=str(tmp_path),
         )
         nginx = Nginx(tmp_path, site, port)
         try:

@@ -1,0 +1,206 @@
+"""Edge: a warm post page through deploy/nginx.conf's cache, against the same nginx serving the
+same bytes as a file; what reaches gunicorn meanwhile; how soon changes show under load.
+
+One private nginx (own prefix, temp folders and pid file; ``worker_processes auto``, sendfile
+as Debian ships it) runs the shipped site file, rendered with its placeholders, in front of the
+blog under gunicorn as deployed (``FLASK_BLOG_PROXY_COUNT=1``, a copy of the posts), and a
+second server on another port sending the page's bytes from a file with the page's headers.
+wrk loads both in interleaved, rotated rounds with the same settings; the ratio is the edge's
+median req/s over the file's. The inner server's requests (the edge cache's only way to
+gunicorn) are logged, so each run also counts what reached gunicorn. A last, longer wrk run
+on the edge carries an edit, a new post, a deletion and a scheduled post; each is timed until
+nginx shows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from bench.load import Load
+from bench.load import wrk
+from bench.nginx import SERVER_NAME
+from bench.nginx import Nginx
+from bench.nginx import Target
+from bench.server import COMPRESSED
+from bench.server import HOST
+from bench.server import ROOT
+from bench.server import BenchError
+from bench.server import Server
+from bench.server import fetch
+from bench.server import log
+from bench.server import on_each_worker
+from bench.throughput import POST_PATH
+
+#: The edge's median req/s over nginx's own for the same bytes from a file (issue 14).
+TARGET = 0.7
+#: What a change has to show within, through nginx (README).
+VISIBLE_WITHIN = 2.0
+
+
+@dataclass
+class EdgeRun:
+    """One wrk run on the edge: its load, and requests per second that reached gunicorn."""
+
+    load: Load
+    upstream_rps: float
+
+
+@dataclass
+class EdgeResult:
+    headers: dict[str, str]
+    edge: list[EdgeRun] = field(default_factory=list)
+    static: list[Load] = field(default_factory=list)
+    freshness: dict[str, float] = field(default_factory=dict)
+    freshness_load: EdgeRun | None = None
+
+    @property
+    def edge_rps(self) -> float:
+        return statistics.median(r.load.rps for r in self.edge)
+
+    @property
+    def static_rps(self) -> float:
+        return statistics.median(x.rps for x in self.static)
+
+    @property
+    def ratio(self) -> float:
+        return self.edge_rps / self.static_rps
+
+    def lines(self) -> list[str]:
+        """The edge section of the report, in Markdown."""
+        out = ["", "## Edge: deploy/nginx.conf's cache against nginx's own static speed", ""]
+        out.append(f"- {POST_PATH}, headers {self.headers}; {len(self.edge)} interleaved round(s), medians")
+        for name, loads in (("edge (cache hit)", [r.load for r in self.edge]), ("static file", self.static)):
+            rps = ", ".join(f"{x.rps:,.0f}" for x in loads)
+            p99 = statistics.median(x.p99_ms for x in loads)
+            size = statistics.median(x.bytes_per_request for x in loads)
+            cpu = statistics.median(x.cpu_us for x in loads)
+            out.append(
+                f"- {name}: median {statistics.median(x.rps for x in loads):,.0f} req/s ({rps}); "
+                f"p99 {p99:.2f} ms; {size:,.0f} bytes/answer; nginx CPU {cpu:.1f} µs/request"
+            )
+        upstream = statistics.median(r.upstream_rps for r in self.edge)
+        out.append(f"- requests reaching gunicorn while wrk ran on the edge: median {upstream:.1f}/s")
+        cpu = statistics.median(x.cpu_us for x in self.static) / statistics.median(r.load.cpu_us for r in self.edge)
+        out.append(f"- nginx CPU per request, static over edge: {cpu:.2f} (steadier than req/s on a busy machine)")
+        met = "met" if self.ratio >= TARGET else "MISSED"
+        out.append(f"- **ratio {self.ratio:.2f}x** nginx's static speed (target >= {TARGET}x): {met}")
+        if self.freshness_load is not None:
+            shown = ", ".join(f"{k} {v:.2f} s" for k, v in self.freshness.items())
+            slowest = max(v for k, v in self.freshness.items() if "(" not in k)
+            ok = "met" if slowest <= VISIBLE_WITHIN else "MISSED"
+            out.append(
+                f"- under wrk ({self.freshness_load.load.rps:,.0f} req/s on the edge, "
+                f"{self.freshness_load.upstream_rps:.1f} req/s reaching gunicorn), shown through nginx after: "
+                f"{shown} (target <= {VISIBLE_WITHIN:g} s: {ok})"
+            )
+        return out
+
+
+def edge(args: argparse.Namespace, tmp: Path) -> EdgeResult:
+    posts = tmp / "edge-posts"
+    shutil.copytree(ROOT / "content" / "posts", posts)
+    blog = Server("edge-blog", "wsgi:app", tmp, env={"FLASK_BLOG_PROXY_COUNT": "1", "FLASK_BLOG_POSTS_DIR": str(posts)})
+    headers = {"Host": SERVER_NAME, **COMPRESSED}
+    result = EdgeResult(headers)
+    with blog:
+        log(f"edge: starting the blog (gunicorn wsgi:app) and nginx with deploy/nginx.conf on {HOST}")
+        blog.start()
+        on_each_worker(blog, [(POST_PATH, {}, 200)])
+        nginx = Nginx(tmp, blog.port)
+        try:
+            page = fetch(blog.port, POST_PATH, {"Host": SERVER_NAME, "Accept-Encoding": "br"})
+            nginx.start(page)
+            edge_target = Target("edge", nginx.port, nginx)
+            static_target = Target("static", nginx.static_port, nginx)
+            for _ in range(3):
+                through = fetch(nginx.port, POST_PATH, headers)
+            if through.body != page.body or through.header("X-Cache-Status") != "HIT":
+                raise BenchError(f"the edge does not answer {POST_PATH} from its cache with the page's bytes")
+            if fetch(nginx.static_port, "/post").body != page.body:
+                raise BenchError("the static file is not the page's bytes")
+            for r in range(args.rounds):
+                order = [("edge", edge_target, POST_PATH), ("static", static_target, "/post")]
+                for name, target, path in order[r % 2 :] + order[: r % 2]:
+                    expect = fetch(target.port, path, headers)
+                    before, began = nginx.upstream_requests(), time.monotonic()
+                    load = wrk(target, path, args, headers, expect=expect)  # type: ignore[arg-type]
+                    if name == "edge":
+                        # Over the wall time of wrk() (which repeats a disturbed run).
+                        reached = nginx.upstream_requests() - before
+                        result.edge.append(EdgeRun(load, reached / (time.monotonic() - began)))
+                    else:
+                        result.static.append(load)
+                    log(f"  round {r + 1}: {name:7} {load.rps:9,.0f} req/s  p99 {load.p99_ms:6.2f} ms")
+            result.freshness_load, result.freshness = _freshness(args, nginx, edge_target, posts, headers, blog.port)
+        finally:
+            nginx.stop()
+    log(f"edge: ratio {result.ratio:.2f}x; changes shown after {result.freshness}")
+    return result
+
+
+def _freshness(
+    args: argparse.Namespace, nginx: Nginx, target: Target, posts: Path, headers: dict[str, str], blog_port: int
+) -> tuple[EdgeRun, dict[str, float]]:
+    """Four changes made while wrk loads the post page through the edge, each timed until nginx
+    shows it (polled every 10 ms on a connection of its own)."""
+    seconds = 16.0
+    loaded: list[EdgeRun] = []
+
+    def run() -> None:
+        before, began = nginx.upstream_requests(), time.monotonic()
+        load = wrk(target, POST_PATH, args, headers, duration=seconds)  # type: ignore[arg-type]
+        loaded.append(EdgeRun(load, (nginx.upstream_requests() - before) / (time.monotonic() - began)))
+
+    plain = {"Host": SERVER_NAME}
+
+    def shows(port: int, path: str, needle: str | None) -> bool:
+        reply = fetch(port, path, plain)
+        return reply.status == 404 if needle is None else reply.status == 200 and needle.encode() in reply.body
+
+    def timed(name: str, path: str, needle: str | None) -> None:
+        """Seconds until nginx shows the change, and until gunicorn itself does (asked
+        directly, in the same loop, so the edge's share shows)."""
+        since = time.monotonic()
+        seen: dict[str, float] = {}
+        while len(seen) < 2:
+            if time.monotonic() > since + 10:
+                raise BenchError(f"{name}: the change did not show within 10 s ({seen})")
+            for where, port in (("edge", nginx.port), ("app", blog_port)):
+                if where not in seen and shows(port, path, needle):
+                    seen[where] = time.monotonic() - since
+            time.sleep(0.01)
+        delays[name] = seen["edge"]
+        delays[f"{name} (gunicorn alone)"] = seen["app"]
+
+    post_file = posts / (POST_PATH.rsplit("/", 1)[1] + ".md")
+    added = posts / "edge-bench-added.md"
+    due_file = posts / "edge-bench-due.md"
+    thread = threading.Thread(target=run)
+    thread.start()
+    delays: dict[str, float] = {}
+    try:
+        time.sleep(1.5)
+        post_file.write_text(post_file.read_text() + "\n\nEDGE-BENCH-EDIT\n")
+        timed("edit", POST_PATH, "EDGE-BENCH-EDIT")
+        added.write_text('---\ntitle: "Edge Bench Added"\ndate: "2025-06-01T10:00:00Z"\n---\nBody.\n')
+        timed("add", "/", "Edge Bench Added")
+        added.unlink()
+        timed("delete", "/posts/edge-bench-added", None)
+        due = int(time.time()) + 3
+        stamp = dt.datetime.fromtimestamp(due, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        due_file.write_text(f'---\ntitle: "Edge Bench Due"\ndate: "{stamp}"\n---\nBody.\n')
+        time.sleep(max(0.0, due - time.time()))
+        timed("scheduled", "/", "Edge Bench Due")
+    finally:
+        thread.join(timeout=seconds + 90)
+    if not loaded:
+        raise BenchError("the wrk run carrying the changes failed")
+    return loaded[0], delays
