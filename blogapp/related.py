@@ -42,11 +42,11 @@ MIN_COMMON = 25
 _WORD = re.compile(r"[^\W_]+")
 #: Posts with a word, counted up to a bound (FTS5 reads a word's whole posting list to count).
 _DOC_COUNT = (
-    "SELECT count(*) FROM (SELECT 1 FROM doc WHERE doc MATCH ? AND rowid IN (SELECT rowid FROM {live}) LIMIT ?)"
+    "SELECT count(*) FROM (SELECT 1 FROM doc WHERE doc MATCH ? AND +rowid IN (SELECT rowid FROM {live}) LIMIT ?)"
 )
 _BM25 = ", ".join(map(str, search.WEIGHTS))
 _QUERY = (
-    f"SELECT rowid, bm25(doc, {_BM25}) FROM doc WHERE doc MATCH ? AND rowid IN (SELECT rowid FROM {{live}})"
+    f"SELECT rowid, bm25(doc, {_BM25}) FROM doc WHERE doc MATCH ? AND +rowid IN (SELECT rowid FROM {{live}})"
     " ORDER BY 2 LIMIT ?"
 )
 

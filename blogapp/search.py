@@ -139,13 +139,13 @@ class Results:
 #: multiplies a column's weight into the term frequency before saturating it, so a word
 #: repeated in a body outscores the same word once in a title.)
 _RANKED = f"""
-    SELECT rowid FROM doc WHERE doc MATCH ?1 AND rowid IN (SELECT rowid FROM {{live}})
+    SELECT rowid FROM doc WHERE doc MATCH ?1 AND +rowid IN (SELECT rowid FROM {{live}})
     ORDER BY rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'title : (' || ?1 || ')') DESC,
              rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'tags : (' || ?1 || ')') DESC,
              rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'excerpt : (' || ?1 || ')') DESC,
              bm25(doc, {", ".join(map(str, WEIGHTS))}), rowid
     LIMIT ?2 OFFSET ?3"""
-_COUNT = "SELECT count(*) FROM doc WHERE doc MATCH ? AND rowid IN (SELECT rowid FROM {live})"
+_COUNT = "SELECT count(*) FROM doc WHERE doc MATCH ? AND +rowid IN (SELECT rowid FROM {live})"
 _INSERT = "INSERT INTO doc(rowid, title, tags, excerpt, body) VALUES (?, ?, ?, ?, ?)"
 _SCHEMA = "CREATE VIRTUAL TABLE doc USING fts5(title, tags, excerpt, body, tokenize='unicode61 remove_diacritics 2'{})"
 
@@ -196,7 +196,9 @@ class Index:
         #: rowid -> Post, for this version's rows only.
         self.by_rowid: dict[int, Post] = {rowid: post for post, rowid in self._rowids.items()}
         self._generation = generation
-        #: The table of this version's rowids; queries keep to ``rowid IN (SELECT rowid FROM live)``.
+        #: The table of this version's rowids. Queries keep to ``+rowid IN (SELECT rowid FROM
+        #: live)``: the unary plus stops SQLite from handing the list to FTS5 as its access
+        #: path (one index lookup per live row); the MATCH finds the rows, then they are filtered.
         self.live = f"live{generation}"
         with self._lock:
             self._db.execute(f"CREATE TEMP TABLE {self.live}(rowid INTEGER PRIMARY KEY)")

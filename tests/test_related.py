@@ -3,6 +3,7 @@ words of title and body, "more like this" over the full-text index."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -239,3 +240,34 @@ def test_a_worker_answers_other_requests_while_it_builds_the_index(tmp_path):
         for connection in connections:
             connection.close()
         server.stop()
+
+
+def test_related_queries_read_only_the_matching_rows():
+    """As for search: the per-version live-rows filter is applied after the MATCH, so a post's
+    word counts and its "more like this" query do not look up every live row."""
+    from blogapp import search as search_module
+    from blogapp.posts import parse_post
+
+    def post(i: int):
+        return parse_post(
+            f'---\ntitle: "Post {i}"\ndate: 2024-01-01\n---\n',
+            f"p{i}.md",
+            slug=f"p{i}",
+            timezone=dt.UTC,
+            default_author="A",
+        )
+
+    posts = [post(i) for i in range(3000)]
+    bodies = {p.slug: f"filler{int(p.slug[1:]) % 50} text" for p in posts}
+    bodies["p1"] = bodies["p2"] = bodies["p3"] = "capybara wombat quokka"
+    index = search_module.Index("v", posts, lambda p: bodies[p.slug])
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    index._db.set_progress_handler(tick, 100)
+    matches = related.text_matches(posts[1], index, 10, {})
+    assert {index.by_rowid[rowid].slug for rowid in matches} == {"p1", "p2", "p3"}
+    assert steps[0] < 300, steps[0]
