@@ -107,7 +107,17 @@ class EdgeResult:
 def edge(args: argparse.Namespace, tmp: Path) -> EdgeResult:
     posts = tmp / "edge-posts"
     shutil.copytree(ROOT / "content" / "posts", posts)
-    blog = Server("edge-blog", "wsgi:app", tmp, env={"FLASK_BLOG_PROXY_COUNT": "1", "FLASK_BLOG_POSTS_DIR": str(posts)})
+    blog = Server(
+        "edge-blog",
+        "wsgi:app",
+        tmp,
+        env={
+            "FLASK_BLOG_PROXY_COUNT": "1",
+            "FLASK_BLOG_POSTS_DIR": str(posts),
+            # as deploy/blog.service runs the blog behind the edge
+            "FLASK_BLOG_RELOAD_INTERVAL": "0.5",
+        },
+    )
     headers = {"Host": SERVER_NAME, **COMPRESSED}
     result = EdgeResult(headers)
     with blog:
