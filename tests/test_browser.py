@@ -150,3 +150,17 @@ def test_a_404_leads_back_home(page, site):
     page.wait_for_load_state()
     assert page.url == site + "/"
     assert page.locator(".hero").count() == 1
+
+
+def test_bylines_line_up_with_the_text_above_them(page, site):
+    """A byline's avatar, picture or initials, starts where the card's title starts: the
+    <source>s of an avatar's <picture> take no room (they once pushed it right by two gaps)."""
+    for path in ("/", "/authors/maya-chen"):
+        page.goto(site + path)
+        cards = page.locator(".card").all()
+        assert cards
+        for card in cards:
+            title = card.locator(".card-title").bounding_box()
+            avatar = card.locator(".author .avatar").bounding_box()
+            assert title is not None and avatar is not None
+            assert abs(avatar["x"] - title["x"]) < 1, (path, avatar["x"], title["x"])
