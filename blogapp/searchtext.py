@@ -1,8 +1,9 @@
 """Plain words of a markdown text for the search index, cheaply: syntax removed by regexes.
 
-Not plaintext.py's token walk, which excerpts and reading time use and which is exact: every
-search after a change indexes every visible post again, and parsing with markdown-it costs
-many times as much as these few linear expressions (bench/README.md has the figures). What
+Not plaintext.py's token walk, which excerpts and reading time use and which is exact: each
+worker's first search or post page indexes every visible post (related posts query the same
+index), and parsing with markdown-it costs many times as much as these few linear expressions
+(bench/README.md has the figures). What
 differs is only what a search can see: both keep the words of prose, code, link text and alt
 text; this one also keeps the words of reference definitions.
 
