@@ -43,8 +43,9 @@ SIZES = {
     "post": "(min-width: 64rem) 60rem, calc(100vw - 2rem)",
     # .related-cover: a 7.5rem thumbnail, then three columns of at most 60rem from 48rem.
     "related": "(min-width: 64rem) 20rem, (min-width: 48rem) 30vw, 7.5rem",
-    # .avatar: 40px.
+    # .avatar: 40px; .author-header .avatar (an author page): 72px.
     "avatar": "40px",
+    "profile": "72px",
     # .prose img: the reading column (--measure: 44rem).
     "body": "(min-width: 48rem) 44rem, calc(100vw - 2rem)",
 }

@@ -239,6 +239,20 @@ def test_post_page_cover_body_and_share_image(app: Flask, client, photo_post: Pa
     assert image.format == "JPEG" and image.size == (1200, 630)
 
 
+def test_author_page_offers_the_pictures_variants(app: Flask, client, public_dir: Path, write_post):
+    save(photo(600, 600), public_dir / "assets" / "authors" / "big.jpg", "JPEG", quality=90)
+    author = '{"name": "Big Picture", "picture": "/assets/authors/big.jpg"}'
+    write_post("by-big.md", post_text("By Big", NEWEST, "Text.", author=author))
+    html = client.get("/authors/big-picture").get_data(as_text=True)
+    header = re.search(r'<header class="author-header">.*?</header>', html, re.S).group()
+    assert f'sizes="{pictures.SIZES["profile"]}"' in header and '<source type="image/avif"' in header
+    assert 'src="/assets/authors/big.jpg"' in header and 'width="72" height="72"' in header
+    widths = [int(w) for w in re.findall(r"-(\d+)\.avif \d+w", header)]
+    assert widths == list(images.SLOT_WIDTHS["avatar"])
+    for url in variant_urls(header):  # every linked variant exists
+        assert fetch(client, url).status_code == 200, url
+
+
 def test_feeds_keep_plain_absolute_images(app: Flask, client, photo_post: Path):
     for path in ("/feed.xml", "/atom.xml", "/feed.json"):
         text = client.get(path).get_data(as_text=True)

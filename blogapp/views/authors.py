@@ -13,12 +13,12 @@ from flask import url_for
 from werkzeug.wrappers import Response
 
 from .. import content
-from .. import publicfiles
 from ..fields import Author
 from ..fields import author_slug
 from ..pagecache import cacheable
 from ..templating import absolute_url
 from .common import author_json_ld
+from .common import author_picture
 from .common import html_page
 from .common import json_for_script
 from .common import post_images
@@ -46,11 +46,10 @@ def author(slug: str, page: int = 1) -> Response:
         abort(404, f"There is no page {page}.")
     chunk = posts[(page - 1) * per_page : page * per_page]
     canonical = absolute_url("authors.author", slug=person.slug, **({"page": page} if page > 1 else {}))
-    picture = person.picture
     return html_page(
         "pages/author.html",
         author=person,
-        avatar=publicfiles.public_url(picture) if picture and publicfiles.exists(picture) else None,
+        avatar=author_picture(person),
         count=len(posts),
         posts=chunk,
         images=post_images(chunk),

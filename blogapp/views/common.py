@@ -74,21 +74,15 @@ def post_texts(posts: Iterable[Post | None]) -> dict[str, Summary]:
     return {post.slug: content.summary(post) for post in posts if post is not None}
 
 
-def cover_url(post: Post) -> str:
-    """The post's cover, or its generated placeholder when it has none or the file is missing."""
-    return cover_picture(post).src
-
-
 def avatar_picture(post: Post) -> pictures.Picture | None:
-    """The author's picture and its variants, or None when it is missing."""
-    picture = post.author.picture
+    """The post's author's picture and its variants, or None when it is missing."""
+    return author_picture(post.author)
+
+
+def author_picture(author: Author) -> pictures.Picture | None:
+    """An author's picture and its variants, or None when it is missing (pages show initials)."""
+    picture = author.picture
     return pictures.picture(picture, "avatar") if picture and publicfiles.exists(picture) else None
-
-
-def avatar_url(post: Post) -> str | None:
-    """The author's picture URL, or None when it is missing."""
-    picture = avatar_picture(post)
-    return picture.src if picture else None
 
 
 def share_image_url(post: Post) -> str:
