@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import grp
+import gzip
 import http.client
 import itertools
 import json
@@ -18,9 +19,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import brotli
 import pytest
 
 from .conftest import DATA
@@ -388,3 +391,60 @@ _MINIMAL_TYPES = """types {
         text/html html; text/css css; application/javascript js; image/svg+xml svg;
         image/png png; image/jpeg jpg jpeg; application/json json;
     }"""
+
+
+# -- gunicorn behind the shipped nginx config (tests/test_nginx.py, tests/test_edge.py) --------
+
+#: The server name the private nginx is rendered with.
+NGINX_HOST = "blog.example.test"
+#: What a browser sends it.
+NGINX_BROWSER = {"Host": NGINX_HOST, "Accept-Encoding": "gzip, deflate, br"}
+
+
+def _nginx_site(upstream_port: int, listen_port: int, cache_dir: str, prefix: str = "") -> str:
+    return render_nginx_site(
+        BLOG_LISTEN=f"127.0.0.1:{listen_port}",
+        BLOG_SERVER_NAME=NGINX_HOST,
+        BLOG_UPSTREAM=f"127.0.0.1:{upstream_port}",
+        BLOG_ROOT=str(ROOT),
+        BLOG_PREFIX=prefix,
+        BLOG_CACHE_DIR=cache_dir,
+    )
+
+
+def start_nginx_stack(tmp_path: Path, prefix: str = "") -> tuple[Server, Nginx]:
+    """gunicorn as deployed behind a private nginx rendering deploy/nginx.conf (cache in tmp_path/cache)."""
+    env = {"FLASK_BLOG_PROXY_COUNT": "1"}
+    if prefix:
+        env["SCRIPT_NAME"] = prefix
+    gunicorn = Server(tmp_path, env=env)
+    try:
+        port = free_port()
+        (tmp_path / "cache").mkdir()
+        nginx = Nginx(tmp_path, _nginx_site(gunicorn.port, port, str(tmp_path / "cache"), prefix), port)
+    except BaseException:
+        gunicorn.stop()
+        raise
+    return gunicorn, nginx
+
+
+@contextlib.contextmanager
+def nginx_stack(tmp_path: Path, prefix: str = "") -> Iterator[tuple[Server, Nginx]]:
+    """``start_nginx_stack``, stopping both when done."""
+    gunicorn, nginx = start_nginx_stack(tmp_path, prefix)
+    try:
+        yield gunicorn, nginx
+    finally:
+        nginx.stop()
+        gunicorn.stop()
+
+
+def decoded_text(response: http.client.HTTPResponse) -> str:
+    """A response's body (``.data``, as Nginx.request keeps it) decoded from br/gzip."""
+    encoding = response.getheader("Content-Encoding")
+    data = response.data
+    if encoding == "br":
+        data = brotli.decompress(data)
+    elif encoding == "gzip":
+        data = gzip.decompress(data)
+    return data.decode()

@@ -23,13 +23,14 @@ from blogapp.security import BASE_HEADERS
 
 from . import servers
 from .conftest import post_text
+from .servers import NGINX_BROWSER as BROWSER
+from .servers import NGINX_HOST as HOST
 from .servers import Load
 from .servers import Nginx
 from .servers import Server
-from .test_nginx import BROWSER
-from .test_nginx import HOST
-from .test_nginx import _start
-from .test_nginx import _text
+from .servers import decoded_text
+from .servers import nginx_stack
+from .servers import start_nginx_stack
 
 #: What the README promises for a content change, through nginx as without it.
 VISIBLE_WITHIN = 2.0
@@ -42,10 +43,8 @@ FROM_CACHE = ("HIT", "REVALIDATED")
 
 @pytest.fixture
 def stack(tmp_path):
-    gunicorn, nginx = _start(tmp_path)
-    yield gunicorn, nginx
-    nginx.stop()
-    gunicorn.stop()
+    with nginx_stack(tmp_path) as running:
+        yield running
 
 
 def _get(nginx: Nginx, path: str, headers: dict[str, str] | None = None):
@@ -142,7 +141,7 @@ def test_a_stampede_costs_gunicorn_one_request(stack):
 def _contains(nginx: Nginx, path: str, needle: str) -> Callable[[], bool]:
     def check() -> bool:
         response = _get(nginx, path)
-        return response.status == 200 and needle in _text(response)
+        return response.status == 200 and needle in decoded_text(response)
 
     return check
 
@@ -172,7 +171,7 @@ def _seen_after(change: Callable[[], float], condition: Callable[[], bool], idle
 
 @pytest.mark.parametrize("idle", [True, False], ids=["idle", "under-load"])
 def test_changes_show_through_the_edge_within_two_seconds(tmp_path, idle):
-    gunicorn, nginx = _start(tmp_path)
+    gunicorn, nginx = start_nginx_stack(tmp_path)
     try:
         live = gunicorn.posts / "live.md"
         live.write_text(post_text("Live Post", date="2025-01-02T00:00:00Z", body="OLD-TEXT"))
@@ -210,7 +209,7 @@ def test_changes_show_through_the_edge_within_two_seconds(tmp_path, idle):
                 due = int(time.time()) + 4
                 (gunicorn.posts / "due.md").write_text(post_text("Scheduled Post", date=_iso(due)))
                 assert _wait_for(_contains(nginx, "/posts/hello-world", "Hello"), 1) is not None
-                assert "Scheduled Post" not in _text(_get(nginx, "/"))
+                assert "Scheduled Post" not in decoded_text(_get(nginx, "/"))
                 time.sleep(max(0.0, due - time.time()))
                 return time.monotonic()
 
@@ -233,7 +232,7 @@ def test_changes_show_through_the_edge_within_two_seconds(tmp_path, idle):
 
 
 def test_pages_stay_up_while_gunicorn_restarts(tmp_path, monkeypatch):
-    gunicorn, nginx = _start(tmp_path)
+    gunicorn, nginx = start_nginx_stack(tmp_path)
     restarted: Server | None = None
     try:
         paths = ["/", "/posts/hello-world", "/feed.xml", "/tags"]
@@ -290,7 +289,7 @@ def test_encodings_are_kept_apart(stack):
             assert response.getheader("Vary") == "Accept-Encoding"
             etag = response.getheader("ETag")
             assert etag.endswith(f'-{expected}"') if expected else not etag.endswith(('-br"', '-gzip"')), accept
-            texts.add(_text(response))
+            texts.add(decoded_text(response))
     assert len(texts) == 1  # the same page in each
     # Three entries, one render each: every spelling of an encoding shares its entry.
     seen = _upstream(gunicorn, "/posts/hello-world", 3)
@@ -312,10 +311,10 @@ def test_forged_headers_and_query_strings_cannot_poison_the_cache(stack):
         assert first.getheader("X-Cache-Status") == "MISS"
         clean = _get(nginx, path)
         assert clean.getheader("X-Cache-Status") in FROM_CACHE
-        text = _text(clean)
+        text = decoded_text(clean)
         assert "evil" not in text and "666" not in text and "https://" + HOST not in text, path
         assert f"http://{HOST}/" in text
-    assert _CANONICAL.search(_text(_get(nginx, "/posts/hello-world")))[1] == f"http://{HOST}/posts/hello-world"
+    assert _CANONICAL.search(decoded_text(_get(nginx, "/posts/hello-world")))[1] == f"http://{HOST}/posts/hello-world"
     # Any query string is the same page: one entry, one render.
     junk = _get(nginx, "/?z=123&fbclid=x")
     assert junk.getheader("X-Cache-Status") == "MISS"
@@ -332,7 +331,7 @@ def test_search_health_and_errors_are_never_kept(stack):
         other = _get(nginx, "/search?q=upper")
         assert hello.status == other.status == 200
         assert hello.getheader("X-Cache-Status") is None  # not through the cache at all
-        assert _text(hello) != _text(other)
+        assert decoded_text(hello) != decoded_text(other)
         health = _get(nginx, "/healthz")
         assert health.getheader("X-Cache-Status") == "MISS"
         missing = _get(nginx, "/posts/no-such-post")

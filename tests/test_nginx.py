@@ -7,79 +7,38 @@ Needs the ``nginx`` binary (Debian package ``nginx``): skipped without it, faile
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import shutil
 import subprocess
 
-import brotli
 import pytest
 
+from .servers import NGINX_BROWSER
+from .servers import NGINX_HOST
 from .servers import NGINX_SITE
 from .servers import NGINX_VARIABLES
 from .servers import ROOT
-from .servers import Nginx
-from .servers import Server
-from .servers import free_port
+from .servers import decoded_text
+from .servers import nginx_stack
 from .servers import render_nginx_site
 
-HOST = "blog.example.test"
-BROWSER = {"Host": HOST, "Accept-Encoding": "gzip, deflate, br"}
+HOST = NGINX_HOST
+BROWSER = NGINX_BROWSER
 _CANONICAL = re.compile(r'<link rel="canonical" href="([^"]+)"')
 _STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)"')
 
 
-def _site(upstream_port: int, listen_port: int, cache_dir: str, prefix: str = "") -> str:
-    return render_nginx_site(
-        BLOG_LISTEN=f"127.0.0.1:{listen_port}",
-        BLOG_SERVER_NAME=HOST,
-        BLOG_UPSTREAM=f"127.0.0.1:{upstream_port}",
-        BLOG_ROOT=str(ROOT),
-        BLOG_PREFIX=prefix,
-        BLOG_CACHE_DIR=cache_dir,
-    )
-
-
-def _start(tmp_path, prefix: str = "") -> tuple[Server, Nginx]:
-    env = {"FLASK_BLOG_PROXY_COUNT": "1"}
-    if prefix:
-        env["SCRIPT_NAME"] = prefix
-    gunicorn = Server(tmp_path, env=env)
-    try:
-        port = free_port()
-        (tmp_path / "cache").mkdir()
-        nginx = Nginx(tmp_path, _site(gunicorn.port, port, str(tmp_path / "cache"), prefix), port)
-    except BaseException:
-        gunicorn.stop()
-        raise
-    return gunicorn, nginx
-
-
 @pytest.fixture
 def stack(tmp_path):
-    gunicorn, nginx = _start(tmp_path)
-    yield gunicorn, nginx
-    nginx.stop()
-    gunicorn.stop()
+    with nginx_stack(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture
 def mounted(tmp_path):
-    gunicorn, nginx = _start(tmp_path, prefix="/blog")
-    yield gunicorn, nginx
-    nginx.stop()
-    gunicorn.stop()
-
-
-def _text(response) -> str:
-    encoding = response.getheader("Content-Encoding")
-    data = response.data
-    if encoding == "br":
-        data = brotli.decompress(data)
-    elif encoding == "gzip":
-        data = gzip.decompress(data)
-    return data.decode()
+    with nginx_stack(tmp_path, prefix="/blog") as running:
+        yield running
 
 
 def test_pages_come_through_with_the_blogs_headers(stack):
@@ -100,7 +59,7 @@ def test_pages_come_through_with_the_blogs_headers(stack):
         assert "default-src 'self'" in response.getheader("Content-Security-Policy")
         assert response.getheader("X-Content-Type-Options") == "nosniff"
         assert response.getheader("Last-Modified") is None  # the ETag validates (issue 10)
-    assert "<h1" in _text(first)
+    assert "<h1" in decoded_text(first)
     health = nginx.request("/healthz", {"Host": HOST})
     assert health.status == 200 and health.getheader("Cache-Control") == "no-store"
     assert nginx.request("/posts/no-such-post", {"Host": HOST}).status == 404
@@ -122,7 +81,7 @@ def test_conditional_requests_get_304(stack):
 def test_absolute_urls_name_the_site_whatever_host_the_client_sent(stack):
     _, nginx = stack
     page = nginx.request("/posts/hello-world", {"Host": f"{HOST}:8080"})
-    assert _CANONICAL.search(_text(page))[1] == f"http://{HOST}/posts/hello-world"
+    assert _CANONICAL.search(decoded_text(page))[1] == f"http://{HOST}/posts/hello-world"
     # Headers a client forges are replaced (Host, Proto, For) or dropped (Port, Prefix) by nginx.
     forged = nginx.request(
         "/posts/tags-as-list",
@@ -135,18 +94,18 @@ def test_absolute_urls_name_the_site_whatever_host_the_client_sent(stack):
         },
     )
     assert forged.getheader("X-Cache-Status") == "MISS"  # rendered now, for this request
-    assert _CANONICAL.search(_text(forged))[1] == f"http://{HOST}/posts/tags-as-list"
+    assert _CANONICAL.search(decoded_text(forged))[1] == f"http://{HOST}/posts/tags-as-list"
     api = nginx.request("/api/latest-posts", {"Host": "other.example.test"})
     assert all(item["url"].startswith(f"http://{HOST}/posts/") for item in _json(api))
 
 
 def _json(response) -> list:
-    return json.loads(_text(response))
+    return json.loads(decoded_text(response))
 
 
 def test_fingerprinted_static_files_are_served_by_nginx(stack):
     gunicorn, nginx = stack
-    href = _STYLESHEET.search(_text(nginx.request("/", BROWSER)))[1]
+    href = _STYLESHEET.search(decoded_text(nginx.request("/", BROWSER)))[1]
     assert re.fullmatch(r"/static/css/site\.[0-9a-f]{10}\.css", href), href
     response = nginx.request(href, {"Host": HOST})
     assert response.status == 200
@@ -168,11 +127,11 @@ def test_mounted_under_a_prefix(mounted):
     gunicorn, nginx = mounted
     home = nginx.request("/blog/", BROWSER)
     assert home.status == 200
-    html = _text(home)
+    html = decoded_text(home)
     assert _CANONICAL.search(html)[1] == f"http://{HOST}/blog/"
     assert 'href="/blog/posts/hello-world"' in html
     post = nginx.request("/blog/posts/hello-world", BROWSER)
-    assert _CANONICAL.search(_text(post))[1] == f"http://{HOST}/blog/posts/hello-world"
+    assert _CANONICAL.search(decoded_text(post))[1] == f"http://{HOST}/blog/posts/hello-world"
     bare = nginx.request("/blog", {"Host": HOST})
     assert bare.status == 301 and bare.getheader("Location").endswith("/blog/")
     assert nginx.request("/", {"Host": HOST}).status == 404  # the rest of the site is not ours
