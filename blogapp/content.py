@@ -19,7 +19,6 @@ from .fields import author_slug
 from .fields import normalize_slug
 from .index import View
 from .markup import RenderedBody
-from .postfiles import read_file_text
 from .posts import Post
 from .store import ContentStore
 from .summary import Summary
@@ -126,7 +125,7 @@ def body(post: Post) -> str:
 
 def read_text(post: Post) -> str:
     """The post file's whole text as it is now ("" if it has gone), for ``check --strict``."""
-    return read_file_text(post.source)
+    return get_store().text(post)
 
 
 def content_version() -> str:

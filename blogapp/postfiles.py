@@ -97,16 +97,17 @@ def _read_at_most(path: str, size: int, limit: int) -> bytes:
         os.close(fd)
 
 
-def read_file_text(path: str) -> str:
-    """A post file's whole text as it is now ("" if it has gone)."""
+def read_file_text(path: str, limit: int) -> str:
+    """A post file's whole text as it is now; "" if it has gone or has grown past ``limit``
+    bytes since it was loaded (the next look reports it), so no more than that is ever read."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read().decode("utf-8-sig", errors="replace")
+        data = _read_at_most(path, os.stat(path).st_size, limit)
     except OSError:
         return ""
+    return "" if len(data) > limit else data.decode("utf-8-sig", errors="replace")
 
 
-def read_body(path: str, title: str) -> str:
+def read_body(path: str, title: str, limit: int) -> str:
     """Read a post's body from disk, without a heading repeating ``title`` ("" if the file
-    has gone: the next rescan drops it)."""
-    return extract_body(read_file_text(path), title)
+    has gone or grown past ``limit`` bytes: the next rescan drops or reports it)."""
+    return extract_body(read_file_text(path, limit), title)

@@ -37,6 +37,7 @@ from .postfiles import Loader
 from .postfiles import StatKey
 from .postfiles import load_chunk
 from .postfiles import read_body
+from .postfiles import read_file_text
 from .posts import Post
 from .publicfiles import is_inside
 from .publicwatch import PublicFiles
@@ -159,9 +160,13 @@ class ContentStore:
         ``markup.render_body`` says."""
         return render_body(self.body(post), trust_html=self.trust_html, for_page=for_page)
 
+    def text(self, post: Post) -> str:
+        """``post``'s whole file text as it is now (front matter included)."""
+        return read_file_text(post.source, self.loader.max_bytes)
+
     def body(self, post: Post) -> str:
         """``post``'s markdown body, read from its file now."""
-        return read_body(post.source, post.title)
+        return read_body(post.source, post.title, self.loader.max_bytes)
 
     def _rescan(self, old: Snapshot | None) -> Snapshot:
         stats = self._list()

@@ -23,6 +23,8 @@ import pytest
 from lxml import etree
 from PIL import Image
 
+from blogapp import content
+from blogapp import create_app
 from blogapp import searchtext
 from blogapp import social
 from blogapp.fields import FrontMatterError
@@ -453,3 +455,21 @@ def test_ordinary_paragraphs_keep_their_links_and_escapes():
     html = str(render_markdown(r"See [a](https://a.example) and \[b] and [c][1]." + "\n\n[1]: https://c.example"))
     assert '<a href="https://a.example"' in html and '<a href="https://c.example"' in html
     assert "[b]" in html and "\\" not in html
+
+
+def test_a_file_grown_past_the_limit_after_loading_is_never_read_whole(config, write_post):
+    """The store reads a body again when a page needs it; a file that has grown past
+    BLOG_MAX_POST_BYTES since it was loaded (before the next look reports it) is read no
+    further than the limit and shows as empty, never as megabytes of text in a page."""
+    config.update(BLOG_MAX_POST_BYTES=4096, BLOG_RELOAD_INTERVAL=3600)
+    app = create_app(config)
+    path = write_post("grows.md", post_text("Grows", body="Small body."))
+    with app.test_request_context():
+        post = content.get_post("grows")
+        assert "Small body." in content.body(post)
+        path.write_text(post_text("Grows", body="HUGE " * 100_000), encoding="utf-8")  # 500 KB
+        assert content.get_post("grows") is post  # not looked at again yet
+        assert content.body(post) == ""
+        assert content.read_text(post) == ""
+    page = app.test_client().get("/posts/grows")
+    assert page.status_code == 200 and b"HUGE" not in page.data

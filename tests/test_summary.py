@@ -155,9 +155,9 @@ def test_the_summary_is_read_once_per_post_and_again_after_an_edit(app, write_po
     reads = []
     real = content_store.read_body
 
-    def counting(path, title):
+    def counting(path, title, limit):
         reads.append(path.rsplit("/", 1)[-1])
-        return real(path, title)
+        return real(path, title, limit)
 
     monkeypatch.setattr(content_store, "read_body", counting)
     path = write_post("counted.md", post_text("Counted", body="First words here."))
