@@ -1,9 +1,11 @@
 """The posts folder: files -> posts, and noticing when a file changes (the only reader of it).
 
 Each worker keeps ``{path: (stat key, content digest, Post | PostError, public files used)}``
-and checks the folder at most every BLOG_RELOAD_INTERVAL seconds (with inotify, a stat pass
-only when the kernel reported a change, or every FULL_LOOK_EVERY seconds), so an edit shows
-within about a second everywhere and an unchanged file is never parsed again. The snapshot's
+and looks at the folder (a stat pass) at most every BLOG_RELOAD_INTERVAL seconds. With inotify
+it looks only when the kernel reported a change (or every FULL_LOOK_EVERY seconds), and since
+asking costs one read, every request asks: a change is seen by the next request, unless the
+last look was less than an interval ago (a burst of writes, a deploy: one look per interval).
+An unchanged file is never parsed again. The snapshot's
 fingerprint covers the posts and the state of the public files they use (publicwatch.py).
 """
 
@@ -81,6 +83,7 @@ class ContentStore:
         self._lock = threading.Lock()
         self._checked = -float("inf")
         self._looked = -float("inf")
+        self._pending = False  # the watch reported a change not yet looked at
         self._watch = Watch(str(self.posts_dir)) if cfg["BLOG_WATCH"] == "auto" and Watch.available() else None
         self._public = PublicFiles(str(cfg["BLOG_PUBLIC_DIR"]), watch=cfg["BLOG_WATCH"] == "auto")
         self._snapshot: Snapshot | None = None
@@ -93,13 +96,14 @@ class ContentStore:
         seconds, if shorter: the live preview's check) has passed.
 
         With a watch (BLOG_WATCH=auto on Linux), the look is skipped unless the kernel
-        reported an event in the folder, or FULL_LOOK_EVERY seconds have passed.
+        reported an event in the folder, or FULL_LOOK_EVERY seconds have passed; and a
+        reported event is looked at at once if the last look was an interval ago or more.
         """
         now = time.monotonic()
         interval = self.interval if max_age is None else min(max_age, self.interval)
-        if self._snapshot is None or now - self._checked >= interval:
+        if self._due(now, interval):
             with self._lock:
-                if self._snapshot is None or now - self._checked >= interval:
+                if self._due(now, interval):
                     started = time.monotonic()  # the look starts now, however long it takes
                     first = self._snapshot is None
                     if self._needs_look(started):
@@ -122,12 +126,25 @@ class ContentStore:
         (else it stats every post file)."""
         return self._watch is not None and self._watch.working
 
+    def _due(self, now: float, interval: float) -> bool:
+        return self._snapshot is None or now - self._checked >= interval or self._reported(now, interval)
+
+    def _reported(self, now: float, interval: float) -> bool:
+        """With a working watch: did the kernel report a change that may be looked at now (the
+        last look an interval ago or more)? One non-blocking read, so every request asks."""
+        if not self._pending:
+            if self._watch is None or not self._watch.working:
+                return False
+            self._pending = self._watch.changed()
+        return self._pending and now - self._looked >= interval
+
     def _needs_look(self, now: float) -> bool:
         if self._watch is None:
             return True
         # Always drain, so one event means one look; the first call opens the watch before
         # the first look, so nothing written during that look is missed.
-        changed = self._watch.changed()
+        changed = self._watch.changed() or self._pending
+        self._pending = False
         return changed or self._snapshot is None or now - self._looked >= FULL_LOOK_EVERY
 
     def gone(self) -> frozenset[str]:

@@ -506,6 +506,41 @@ def test_watch_skips_the_stat_pass_until_the_folder_changes(app, write_post, mon
     assert len(calls) == 1
 
 
+def _slugs(store) -> set[str]:
+    return {p.slug for p in store.snapshot().posts}
+
+
+@pytest.mark.skipif(not Watch.available(), reason="inotify is Linux-only")
+def test_a_reported_change_is_seen_by_the_next_request_not_an_interval_later(config, write_post):
+    """Behind the edge cache, the blog's part of the 2 s promise: a worker that has just
+    checked (and found nothing) still sees a change at its next request, since asking inotify
+    costs one read."""
+    store = content.get_store(create_app({**config, "BLOG_RELOAD_INTERVAL": 0.5}))
+    store.snapshot()  # the first look (and the watch opened)
+    time.sleep(0.6)
+    store.snapshot()  # a check an interval later: nothing reported, so no look
+    write_post("prompt.md", post_text("Prompt"))
+    assert "prompt" in _slugs(store)  # not 0.5 s later
+
+
+@pytest.mark.skipif(not Watch.available(), reason="inotify is Linux-only")
+def test_a_burst_of_changes_is_looked_at_once_per_interval(config, write_post, monkeypatch):
+    # A deploy writing thousands of files must not make every request stat every post.
+    store = content.get_store(create_app({**config, "BLOG_RELOAD_INTERVAL": 0.5}))
+    store.snapshot()
+    time.sleep(0.6)
+    calls = _count_lists(store, monkeypatch)
+    write_post("first.md", post_text("First"))
+    assert "first" in _slugs(store)
+    write_post("second.md", post_text("Second"))
+    for _ in range(5):
+        assert "second" not in _slugs(store)  # reported, but the last look was just now
+    assert len(calls) == 1
+    time.sleep(0.55)
+    assert "second" in _slugs(store)
+    assert len(calls) == 2
+
+
 def test_a_slow_first_read_is_not_followed_by_another_look_at_once(config, monkeypatch):
     """gunicorn forks workers right after the master's first read (seconds at 10,000 posts):
     their first requests must not each begin with a full look at the folder."""
