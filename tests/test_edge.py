@@ -337,6 +337,11 @@ def test_search_health_and_errors_are_never_kept(stack):
         missing = _get(nginx, "/posts/no-such-post")
         assert (missing.status, missing.getheader("X-Cache-Status")) == (404, "MISS")
         assert _get(nginx, "/%73earch?q=hello").getheader("X-Cache-Status") is None
+        # Names under static/ without a fingerprint (or hidden ones) go straight to gunicorn:
+        # the static/ prefix location keeps its regex off every page request.
+        for path in ("/static/css/site.css", "/static/.hidden.0123456789.css"):
+            answer = _get(nginx, path)
+            assert answer.status < 500 and answer.getheader("X-Cache-Status") is None, path
     assert len(_upstream(gunicorn, "/healthz", probes + 2)) == probes + 2
     assert len(_upstream(gunicorn, "/posts/no-such-post", 2)) == 2
 
