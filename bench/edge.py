@@ -120,8 +120,6 @@ def edge(args: argparse.Namespace, tmp: Path) -> EdgeResult:
         env={
             "FLASK_BLOG_PROXY_COUNT": "1",
             "FLASK_BLOG_POSTS_DIR": str(posts),
-            # as deploy/blog.service runs the blog behind the edge
-            "FLASK_BLOG_RELOAD_INTERVAL": "0.5",
         },
     )
     headers = {"Host": SERVER_NAME, **COMPRESSED}
