@@ -98,6 +98,12 @@ class Nginx:
                 "BLOG_CACHE_DIR": str(d / "cache"),
             }
         )
+        # Only the inner server's requests (each one reached gunicorn) are logged: its listen
+        # line gains an access_log, so the edge's hits evaluate no log condition at all.
+        inner = f"listen unix:{d / 'cache'}/edge.sock;"
+        if site.count(inner) != 1:
+            raise BenchError("deploy/nginx.conf has no inner server on BLOG_CACHE_DIR/edge.sock")
+        site = site.replace(inner, f"{inner}\n    access_log {self.upstream_log} combined;")
         (d / "blog.conf").write_text(site)
         copied = "\n".join(
             f"            add_header {name} {_quoted(value)};"
@@ -122,10 +128,7 @@ http {{
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
-    # Only the inner server's requests (each one reached gunicorn) are logged.
-    # (no port: the Unix socket; an exact match, so no regex runs on the edge's hits)
-    map $server_port $bench_inner {{ "" 1; default 0; }}
-    access_log {self.upstream_log} combined if=$bench_inner;
+    access_log off;
     include {d}/blog.conf;
     server {{
         listen {HOST}:{self.static_port};

@@ -72,6 +72,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="interleaved rounds of each throughput scenario, listing and change-detection setting "
         "(default 3; --quick 1)",
     )
+    parser.add_argument(
+        "--edge-rounds",
+        type=int,
+        help="interleaved rounds of the edge against nginx's static file (default 7; --quick 1): "
+        "its ratio is the one figure with a target, and the two sides drift together on a shared host",
+    )
     parser.add_argument("--render-sample", type=int, default=200, help="posts whose render is timed (default 200)")
     parser.add_argument("--only", choices=("throughput", "edge", "scale", "images"), help="run one part only")
     parser.add_argument(
@@ -89,6 +95,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.duration = args.duration or (1.0 if q else 5.0)
     args.listing_duration = args.listing_duration or (1.0 if q else 3.0)
     args.rounds = args.rounds or (1 if q else 3)
+    args.edge_rounds = args.edge_rounds or (1 if q else 7)
     args.sizes = [int(s) for s in (args.sizes or ("62,1000" if q else "62,1000,10000")).split(",") if s.strip()]
     if args.threads > args.connections:
         parser.error("--threads may not exceed --connections")
