@@ -1,13 +1,14 @@
 """The posts folder: files -> posts, and noticing when a file changes (the only reader of it).
 
 Each worker keeps ``{path: (stat key, content digest, Post | PostError, public files used)}``
-and looks at the folder (a stat pass) every BLOG_RELOAD_INTERVAL seconds. With inotify it looks
-only when the kernel reported a change (or every FULL_LOOK_EVERY seconds), and since asking
-costs one read, every request asks: a change is seen by the next request. During a burst of
-writes (a deploy copying thousands of files) looks are spaced LOOK_SPACING times as long as the
-last one took (at most an interval), so a worker spends about a tenth of its time looking.
-An unchanged file is never parsed again. The snapshot's
-fingerprint covers the posts and the state of the public files they use (publicwatch.py).
+and, without inotify (BLOG_WATCH=poll), looks at the folder (a stat pass) every
+BLOG_RELOAD_INTERVAL seconds. With inotify it looks only when the kernel reported a change (or
+every FULL_LOOK_EVERY seconds), and since asking costs one read, every request asks: a change is
+seen by the next request. During a burst of writes (a deploy copying thousands of files) looks
+are spaced LOOK_SPACING times as long as the last one took (at most an interval), so a worker
+spends about a tenth of its time looking. An unchanged file is never parsed again. The
+snapshot's fingerprint covers the posts and the state of the public files they use
+(publicwatch.py), which are checked every interval.
 """
 
 from __future__ import annotations
