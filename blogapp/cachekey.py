@@ -78,15 +78,33 @@ def _plain(value: Any) -> Any:
     return f"<{type(value).__module__}.{type(value).__qualname__}>"
 
 
+def _page_files(root: Path) -> list[Path]:
+    """Templates and the text assets of static/: what a page is made of besides the code."""
+    files = sorted(p for p in root.glob("templates/**/*") if p.is_file())
+    return files + sorted(p for p in root.glob("static/**/*") if p.suffix.lower() in _TEXT_ASSETS and p.is_file())
+
+
+def page_files_state(root: Path) -> str:
+    """A digest of the modification times and sizes of the templates and text assets: for
+    debug mode (``flask run --debug``), where Flask reloads an edited template at the next
+    request and the page cache must too. A few dozen stats; never used in production, where
+    the build digest (by content, once) covers them."""
+    digest = hashlib.blake2b(digest_size=8)
+    for path in _page_files(root):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path}\0{st.st_mtime_ns}\0{st.st_size}\0".encode())
+    return digest.hexdigest()
+
+
 @functools.lru_cache(maxsize=8)
 def code_digest(root: Path) -> str:
     """Digest of what renders pages under ``root``: blogapp's Python files, every template,
     the text assets of static/ (not its images) and requirements.txt; by content, so every
     host running the same release agrees."""
-    files = sorted(root.glob("blogapp/**/*.py"))
-    files += sorted(p for p in root.glob("templates/**/*") if p.is_file())
-    files += sorted(p for p in root.glob("static/**/*") if p.suffix.lower() in _TEXT_ASSETS and p.is_file())
-    files += [root / "requirements.txt"]
+    files = sorted(root.glob("blogapp/**/*.py")) + _page_files(root) + [root / "requirements.txt"]
     digest = hashlib.blake2b(digest_size=8)
     for path in files:
         try:

@@ -42,6 +42,7 @@ from .cacheentry import serve
 from .cachekey import QueryRules
 from .cachekey import build_version
 from .cachekey import canonical_query
+from .cachekey import page_files_state
 from .config import ROOT
 from .extensions import cache
 
@@ -101,6 +102,8 @@ class PageCache:
         self.stale: int = app.config["BLOG_HTTP_STALE"]
         self.timeout: int = app.config["CACHE_DEFAULT_TIMEOUT"]
         self.build = build_version(app.config, ROOT)
+        #: In debug mode Flask reloads an edited template at the next request: so must pages.
+        self.debug: bool = app.debug
         # ENTRY_FORMAT: entries pickled by an older release are never read back as Entry.
         self._key_prefix = f"page{ENTRY_FORMAT}:{self.build}:"
         self.queries = QueryRules(app)
@@ -140,7 +143,8 @@ class PageCache:
             shared = shared and route[1]
         view = self.store.current_view()
         # The host is part of the key only when BLOG_SITE_URL does not fix every URL.
-        local_key = ("" if self.site_url else host, environ.get("SCRIPT_NAME", ""), path, query, view.version)
+        version = view.version if not self.debug else f"{view.version}.{page_files_state(ROOT)}"
+        local_key = ("" if self.site_url else host, environ.get("SCRIPT_NAME", ""), path, query, version)
         hit = "LOCAL"
         entry = self._local.get(local_key)
         if entry is None:

@@ -193,6 +193,30 @@ def test_the_preview_forces_looks_only_where_they_are_cheap(config):
     assert polled.watched is False
 
 
+@contextlib.contextmanager
+def _touched(path: Path):
+    """``path``'s modification time moved a second on, as saving it unchanged would; put back after."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    try:
+        yield
+    finally:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_saved_template_shows_at_the_next_request_in_debug(config):
+    """Flask reloads an edited template in debug mode; the page cache must not keep serving
+    the page rendered from the old one until a post changes."""
+    for debug, after in ((True, "MISS"), (False, "LOCAL")):  # production: the build covers it
+        client = create_app({**config, "DEBUG": debug}).test_client()
+        assert client.get("/").status_code == 200
+        assert client.get("/").headers["X-Cache"] == "LOCAL"
+        with _touched(ROOT / "templates" / "base.html"):
+            assert client.get("/").headers["X-Cache"] == after, debug
+        with _touched(ROOT / "static" / "css" / "site.css"):
+            assert client.get("/").headers["X-Cache"] == after, debug
+
+
 def test_stream_only_answers_get(debug_client):
     assert debug_client.post("/_live?v=x", environ_base=DEV_SERVER).status_code == 405
 
