@@ -141,9 +141,14 @@ def test_unknown_authors_and_pages_are_404(authored, write_post, url):
 
 def test_spellings_of_one_name_are_one_author_and_page_1_redirects(authored):
     client = authored.test_client()
-    assert get(client, "/authors/Maya-Chén").link("canonical") == "http://localhost/authors/maya-chen"
-    response = client.get("/authors/Maya-Chen/page/1")
-    assert response.status_code == 301 and response.headers["Location"] == "/authors/maya-chen"
+    assert get(client, "/authors/maya-chen").link("canonical") == "http://localhost/authors/maya-chen"
+    for spelled in ("/authors/Maya-Chén", "/authors/Maya-Chen/page/1", "/authors/MAYA-CHEN"):
+        response = client.get(spelled)  # one URL per page: other spellings redirect
+        assert response.status_code == 301 and response.headers["Location"] == "/authors/maya-chen", spelled
+    response = client.get("/authors/Maya-Chen/page/2")
+    assert response.status_code == 301 and response.headers["Location"] == "/authors/maya-chen/page/2"
+    response = client.get("/authors/Maya-Chen/atom.xml")
+    assert response.status_code == 301 and response.headers["Location"] == "/authors/maya-chen/atom.xml"
     with authored.test_request_context():
         assert set(content.get_authors()) >= {"maya-chen", "grace-hopper", "李明"}
         assert "" not in content.get_authors()

@@ -93,6 +93,20 @@ def test_junk_query_strings_are_the_canonical_page(app, client, path):
     assert len(rendered) <= 1  # feeds and the sitemap render no template
 
 
+@pytest.mark.parametrize("kind", ["page", "feed"])
+def test_spellings_of_a_tag_or_author_cost_one_render(app, client, kind):
+    """A tag has 2^n letter cases (and spacings); each must not be a page to render and keep:
+    every spelling but the tag's own is a 301 to it."""
+    tail = "" if kind == "page" else "/feed.xml"
+    spellings = ["python", "PYTHON", "Python", "pYtHoN", "python%20", "%20PyThOn"]
+    with count_renders(app) as rendered:
+        answers = [client.get(f"/tags/{spelled}{tail}") for spelled in spellings]
+    assert answers[0].status_code == 200
+    assert [(a.status_code, a.headers["Location"]) for a in answers[1:]] == [(301, f"/tags/python{tail}")] * 5
+    assert rendered == (["pages/tag.html"] if kind == "page" else [])
+    assert [a.status_code for a in (client.get(f"/tags/{s}{tail}") for s in spellings[1:])] == [301] * 5
+
+
 def test_search_keys_on_q_and_page_only_in_any_order(app, client, write_post):
     for i in range(fts.PER_PAGE + 2):  # two pages of results
         write_post(f"needle-{i}.md", post_text(f"Needle {i}", body="haystack needle"))

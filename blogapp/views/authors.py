@@ -23,6 +23,7 @@ from .common import html_page
 from .common import json_for_script
 from .common import post_images
 from .common import post_texts
+from .common import to_canonical
 
 bp = Blueprint("authors", __name__)
 
@@ -34,12 +35,13 @@ def author(slug: str, page: int = 1) -> Response:
     """One author's posts, newest first, BLOG_POSTS_PER_PAGE a page, with their name and picture.
 
     The slug is matched as names are (``fields.author_slug``), so ``/authors/Maya-Chen``
-    finds ``maya-chen``; the canonical URL names the one slug.
+    finds ``maya-chen`` and is redirected there (301): one URL per page.
     """
     found = content.get_author(slug)
     if found is None:
         abort(404, f"No author {slug!r}.")
     person, posts = found
+    to_canonical(slug=person.slug)
     per_page = current_app.config["BLOG_POSTS_PER_PAGE"]
     pages = max(1, math.ceil(len(posts) / per_page))
     if page < 1 or page > pages:

@@ -12,9 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import abort
 from flask import current_app
 from flask import make_response
+from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -28,6 +31,19 @@ from ..posts import Post
 from ..summary import Summary
 from ..templating import absolute_path
 from ..templating import absolute_url
+
+
+def to_canonical(**spelled: str) -> None:
+    """Redirect (301) to this very route with ``spelled`` in place of what the request spelled
+    another way: ``/tags/PYTHON`` to ``/tags/python``, ``/authors/Maya-Chen`` to
+    ``/authors/maya-chen``. One URL per page for readers, feed readers and search engines, and
+    one cache entry: the spellings of a tag (2^n letter cases) cannot each cost a render.
+
+    :raise HTTPException: carrying the 301, unless the request already spells every value so.
+    """
+    args = request.view_args or {}
+    if any(args.get(name) != value for name, value in spelled.items()):
+        abort(redirect(url_for(request.endpoint or "", **{**args, **spelled}), code=301))
 
 
 def html_page(template: str, **context: Any) -> Response:

@@ -26,6 +26,7 @@ from ..templating import absolute_url
 from ..templating import absolutize_urls
 from ..templating import site_base
 from .common import share_image_url
+from .common import to_canonical
 
 bp = Blueprint("feeds", __name__)
 
@@ -63,17 +64,20 @@ def _scope(tag: str | None, slug: str | None) -> Scope:
     """The site's, one tag's or one author's newest BLOG_FEED_LIMIT posts.
 
     :raise NotFound: for an unknown tag or author.
+    :raise HTTPException: a 301 for a tag or author spelled another way (``common.to_canonical``).
     """
     limit = current_app.config["BLOG_FEED_LIMIT"]
     if tag is not None:
         found = content.get_tag(tag)
         if found is None:
             abort(404, f"No posts are tagged {tag!r}.")
+        to_canonical(tag=found[0])
         return Scope("tag", found[0], {"tag": found[0]}, found[1][:limit])
     if slug is not None:
         by = content.get_author(slug)
         if by is None:
             abort(404, f"No author {slug!r}.")
+        to_canonical(slug=by[0].slug)
         return Scope("author", by[0].name, {"slug": by[0].slug}, by[1][:limit])
     return Scope("site", None, {}, content.get_posts()[:limit])
 

@@ -32,6 +32,7 @@ from .common import json_for_script
 from .common import post_images
 from .common import post_texts
 from .common import share_image_url
+from .common import to_canonical
 
 bp = Blueprint("pages", __name__)
 
@@ -182,6 +183,7 @@ def tag(tag: str) -> Response:
     if found is None:
         abort(404, f"No posts are tagged {tag!r}.")
     name, posts = found
+    to_canonical(tag=name)
     return html_page(
         "pages/tag.html",
         tag=name,
