@@ -524,6 +524,20 @@ def test_a_reported_change_is_seen_by_the_next_request_not_an_interval_later(con
 
 
 @pytest.mark.skipif(not Watch.available(), reason="inotify is Linux-only")
+def test_a_busy_worker_reads_the_watch_a_hundred_times_a_second_not_per_request(config, monkeypatch):
+    store = content.get_store(create_app({**config, "BLOG_RELOAD_INTERVAL": 5.0}))
+    store.snapshot()
+    reads = []
+    real = store._watch.changed
+    monkeypatch.setattr(store._watch, "changed", lambda: reads.append(1) or real())
+    began = time.monotonic()
+    for _ in range(20_000):
+        store.snapshot()
+    elapsed = time.monotonic() - began
+    assert 1 <= len(reads) <= elapsed / content_store.ASK_EVERY + 2
+
+
+@pytest.mark.skipif(not Watch.available(), reason="inotify is Linux-only")
 def test_changes_in_quick_succession_are_each_seen_at_once_when_looks_are_cheap(config, write_post):
     # An author saving twice within a second, or the edge's freshness bench: a look at a few
     # files takes a millisecond or so, so the next may come a few milliseconds later.
