@@ -111,6 +111,14 @@ class ContentStore:
         """
         now = time.monotonic()
         interval = self.interval if max_age is None else min(max_age, self.interval)
+        snapshot = self._snapshot
+        if (
+            snapshot is not None
+            and now - self._checked < interval
+            and now - self._asked < ASK_EVERY
+            and not self._pending
+        ):
+            return snapshot  # the usual case, on every request: nothing to ask or look at
         if self._due(now, interval):
             with self._lock:
                 if self._due(now, interval):
@@ -144,11 +152,10 @@ class ContentStore:
     def _reported(self, now: float, interval: float) -> bool:
         """With a working watch: did the kernel report a change that may be looked at now (see
         LOOK_SPACING)? One non-blocking read, so every request asks."""
-        if not self._pending:
-            if self._watch is None or now - self._asked < ASK_EVERY or not self._watch.working:
-                return False
+        if not self._pending and now - self._asked >= ASK_EVERY:
             self._asked = now
-            self._pending = self._watch.changed()
+            if self._watch is not None and self._watch.working:
+                self._pending = self._watch.changed()
         return self._pending and now - self._looked >= min(interval, self._spacing)
 
     def _needs_look(self, now: float) -> bool:
