@@ -85,14 +85,6 @@ class EdgeResult:
     freshness: list[Freshness] = field(default_factory=list)
 
     @property
-    def edge_rps(self) -> float:
-        return statistics.median(r.load.rps for r in self.edge)
-
-    @property
-    def static_rps(self) -> float:
-        return statistics.median(x.rps for x in self.static)
-
-    @property
     def ratio(self) -> float:
         """Median of each round's edge over static req/s: the two of a round run back to back,
         so a shared host's drift over minutes cancels out within a pair."""

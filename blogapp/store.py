@@ -151,7 +151,7 @@ class ContentStore:
 
     def _reported(self, now: float, interval: float) -> bool:
         """With a working watch: did the kernel report a change that may be looked at now (see
-        LOOK_SPACING)? One non-blocking read, so every request asks."""
+        LOOK_SPACING)? One non-blocking read, made at most every ASK_EVERY seconds."""
         if not self._pending and now - self._asked >= ASK_EVERY:
             self._asked = now
             if self._watch is not None and self._watch.working:
