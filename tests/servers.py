@@ -38,6 +38,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def status_of(sock: socket.socket) -> int:
+    """The status code of the answer arriving on ``sock`` (reads up to its first line end)."""
+    data = b""
+    while b"\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
 class Server:
     """A gunicorn master started from the repository root with gunicorn.conf.py."""
 
@@ -127,13 +138,7 @@ class Server:
         """Send raw bytes; return the HTTP status of the answer."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
             sock.sendall(request)
-            data = b""
-            while b"\r\n" not in data:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        return int(data.split(b" ", 2)[1])
+            return status_of(sock)
 
     def per_worker(self, path: str) -> tuple[int, bytes]:
         """(worker pid, body of ``path``) read over one keep-alive connection, so one worker."""

@@ -28,6 +28,7 @@ from blogapp.views.preview import MAX_STREAMS
 from .conftest import post_text
 from .servers import Server
 from .servers import free_port
+from .servers import status_of
 from .test_browser import CHROMIUM
 from .test_browser import FLAGS
 from .test_browser import _need_browser
@@ -291,13 +292,7 @@ def open_raw_stream(port: int, path: str) -> tuple[socket.socket, int]:
     """A stream held open on a raw socket, and the status it was answered with."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-    head = b""
-    while b"\r\n" not in head:
-        chunk = sock.recv(1024)
-        if not chunk:
-            break
-        head += chunk
-    return sock, int(head.split(b" ", 2)[1])
+    return sock, status_of(sock)
 
 
 def test_dev_server_bounds_hostile_streams(dev):
