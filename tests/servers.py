@@ -152,6 +152,16 @@ class Server:
         finally:
             conn.close()
 
+    def on_every_worker(self, path: str, tries: int = 200) -> None:
+        """GET ``path`` until every worker has answered it (the kernel spreads new connections
+        unevenly: a fixed number of requests may miss one)."""
+        pending = self.worker_pids()
+        for _ in range(tries):
+            pending.discard(self.per_worker(path)[0])
+            if not pending:
+                return
+        raise AssertionError(f"workers {pending} never answered {path}")
+
     def probe(self, path: str, timeout: float = 30) -> tuple[int, dict, int, bytes]:
         """(worker pid, its /healthz, status and body of ``path``), both read by one worker."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
