@@ -7,9 +7,9 @@ that representation, and otherwise sends the ready-made header list and body. Se
 headers are not part of an entry: SecurityHeaders (security.py), outermost, adds them to
 every answer, whichever layer gives it.
 
-No Last-Modified is sent: a listing, a feed or even a post page (which shows its neighbours
-and related posts) changes in ways no date in the posts tracks, so an honest date cannot be
-given; If-Modified-Since is therefore ignored (RFC 9110 13.1.3) and the ETag validates.
+An entry keeps no Last-Modified: the page cache sends the site's (lastmodified.py: the newest
+change to the post files, the public files they use, publication and the build), which is not
+a property of one body. A view's own is dropped.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from werkzeug.http import parse_accept_header
 from werkzeug.http import parse_etags
 from werkzeug.http import quote_etag
 
+from .lastmodified import unmodified_since
+
 #: Response header a cacheable view sets; the page cache removes it before sending.
 MARK = "X-Blog-Cache"
 #: Types worth compressing.
@@ -40,6 +42,10 @@ _COMPRESSIBLE += ("application/json", "application/feed+json", "image/svg+xml", 
 _MIN_COMPRESS = 512
 #: Headers of the view's answer an entry does not keep: the page cache sets its own.
 _NOT_KEPT = frozenset({"content-length", "etag", "last-modified", "cache-control", "vary", MARK.lower()})
+#: Added to the ETag of an answer sent without Last-Modified because the second of the newest
+#: change is still running: once it has passed, a cache revalidating with that tag gets the
+#: whole answer again, now with its date (a 304 would leave a shared cache's copy undated).
+PROVISIONAL = ".p"
 #: A rough per-entry cost besides the bodies (headers, objects), for the byte budget.
 _OVERHEAD = 512
 
@@ -85,17 +91,21 @@ class Answer:
     not_modified: list[tuple[str, str]]
     etag: str
 
+    #: The same bytes under a provisional tag, sent while the Last-Modified second is running.
+    provisional: Answer | None = None
+
     @classmethod
-    def build(cls, entry: Entry, encoding: str, body: bytes) -> Answer:
+    def build(cls, entry: Entry, encoding: str, body: bytes, *, suffix: str = "") -> Answer:
         headers = list(entry.headers)
-        etag = entry.etag if encoding == "identity" else f"{entry.etag}-{encoding}"
+        etag = (entry.etag if encoding == "identity" else f"{entry.etag}-{encoding}") + suffix
         headers.append(("ETag", quote_etag(etag)))
         if entry.gzip is not None:
             headers.append(("Vary", "Accept-Encoding"))
         if encoding != "identity":
             headers.append(("Content-Encoding", encoding))
         not_modified = [h for h in headers if h[0] != "Content-Type"]
-        return cls(body, [*headers, ("Content-Length", str(len(body)))], not_modified, etag)
+        provisional = None if suffix else cls.build(entry, encoding, body, suffix=PROVISIONAL)
+        return cls(body, [*headers, ("Content-Length", str(len(body)))], not_modified, etag, provisional)
 
 
 class LocalEntries:
@@ -166,19 +176,35 @@ def choose_encoding(accept: str) -> str:
 
 
 def serve(
-    entry: Entry, environ: dict[str, Any], start_response: Callable[..., Any], tail: list[tuple[str, str]]
+    entry: Entry,
+    environ: dict[str, Any],
+    start_response: Callable[..., Any],
+    tail: list[tuple[str, str]],
+    modified: int | None = None,
+    *,
+    provisional: bool = False,
 ) -> Iterable[bytes]:
-    """Answer from ``entry``: 304 when If-None-Match names the chosen representation, else
-    200 (headers only for HEAD). ``tail``: the headers that depend on the request
-    (Cache-Control, X-Cache)."""
+    """Answer from ``entry``: 304 when If-None-Match names the chosen representation, or,
+    without If-None-Match, when If-Modified-Since is at or after ``modified`` (the whole
+    second of the Last-Modified in ``tail``; None: no date, If-Modified-Since is ignored);
+    else 200 (headers only for HEAD). ``tail``: the headers that depend on the request
+    (Cache-Control, X-Cache, Last-Modified). ``provisional``: the date is not sendable yet;
+    the answer goes out under its provisional tag (PROVISIONAL)."""
     encoding = "identity" if entry.gzip is None else choose_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""))
     answer = entry.answers()[encoding]
-    # Werkzeug's parse_etags, not is_resource_modified: the ETag is the only validator (no
-    # Last-Modified), so If-Modified-Since and If-Range have nothing to compare with, and a
-    # hit without If-None-Match should not pay for parsing them. Weak comparison (RFC 9110
-    # 13.1.2): a W/ prefix is ignored, the opaque tag must be this representation's own.
+    if provisional and answer.provisional is not None:
+        answer = answer.provisional
+    # Werkzeug's parse_etags, not is_resource_modified: a hit without a conditional header
+    # should not pay for parsing any. Weak comparison (RFC 9110 13.1.2): a W/ prefix is
+    # ignored, the opaque tag must be this representation's own. If-None-Match, when sent,
+    # decides alone (RFC 9110 13.2.2); If-Range has no body range to apply to here.
     match = environ.get("HTTP_IF_NONE_MATCH")
-    if match is not None and parse_etags(match).contains_weak(answer.etag):
+    if match is not None:
+        fresh = parse_etags(match).contains_weak(answer.etag)
+    else:
+        since = environ.get("HTTP_IF_MODIFIED_SINCE")
+        fresh = since is not None and modified is not None and unmodified_since(since, modified)
+    if fresh:
         start_response("304 Not Modified", answer.not_modified + tail)
         return []
     start_response("200 OK", answer.headers + tail)

@@ -38,6 +38,7 @@ NOT_OUTPUT = frozenset(
         "BLOG_POSTS_DIR",
         "BLOG_PUBLIC_DIR",
         "BLOG_GONE_FILE",
+        "BLOG_STATE_DIR",
         "BLOG_IMAGE_CACHE_DIR",
         "BLOG_IMAGE_CACHE_BYTES",
         "BLOG_RELOAD_INTERVAL",
@@ -78,7 +79,7 @@ def _plain(value: Any) -> Any:
     return f"<{type(value).__module__}.{type(value).__qualname__}>"
 
 
-def _page_files(root: Path) -> list[Path]:
+def page_files(root: Path) -> list[Path]:
     """Templates and the text assets of static/: what a page is made of besides the code."""
     files = sorted(p for p in root.glob("templates/**/*") if p.is_file())
     return files + sorted(p for p in root.glob("static/**/*") if p.suffix.lower() in _TEXT_ASSETS and p.is_file())
@@ -90,7 +91,7 @@ def page_files_state(root: Path) -> str:
     request and the page cache must too. A few dozen stats; never used in production, where
     the build digest (by content, once) covers them."""
     digest = hashlib.blake2b(digest_size=8)
-    for path in _page_files(root):
+    for path in page_files(root):
         try:
             st = path.stat()
         except OSError:
@@ -104,7 +105,7 @@ def code_digest(root: Path) -> str:
     """Digest of what renders pages under ``root``: blogapp's Python files, every template,
     the text assets of static/ (not its images) and requirements.txt; by content, so every
     host running the same release agrees."""
-    files = sorted(root.glob("blogapp/**/*.py")) + _page_files(root) + [root / "requirements.txt"]
+    files = sorted(root.glob("blogapp/**/*.py")) + page_files(root) + [root / "requirements.txt"]
     digest = hashlib.blake2b(digest_size=8)
     for path in files:
         try:

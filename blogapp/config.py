@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     "BLOG_IMAGE_CACHE_DIR": "cache/images",
     # Most bytes the image variants may take on disk (least recently used go first).
     "BLOG_IMAGE_CACHE_BYTES": 512 * 1024 * 1024,
+    # Folder for the blog's own small state: when each build (code and settings) was first
+    # served, the floor of Last-Modified. Relative paths are taken from the repository root.
+    "BLOG_STATE_DIR": "cache",
     # SimpleCache (or NullCache): pages live only in each worker's memory, within
     # BLOG_LOCAL_CACHE_BYTES (SimpleCache's own count-limited store is not used);
     # RedisCache + CACHE_REDIS_URL shares them between workers and hosts.
@@ -126,6 +129,7 @@ def check_config(config: dict[str, Any]) -> None:
     config["BLOG_POSTS_DIR"] = posts_dir
     config["BLOG_PUBLIC_DIR"] = resolve_dir(config["BLOG_PUBLIC_DIR"])
     config["BLOG_GONE_FILE"] = resolve_dir(config["BLOG_GONE_FILE"])
+    config["BLOG_STATE_DIR"] = resolve_dir(config["BLOG_STATE_DIR"])
     images_dir = config["BLOG_IMAGE_CACHE_DIR"] = resolve_dir(config["BLOG_IMAGE_CACHE_DIR"])
     if images_dir == config["BLOG_PUBLIC_DIR"] or config["BLOG_PUBLIC_DIR"] in images_dir.parents:
         raise ConfigError(f"BLOG_IMAGE_CACHE_DIR must be outside BLOG_PUBLIC_DIR: {images_dir}")

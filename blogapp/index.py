@@ -36,6 +36,10 @@ class Snapshot:
     errors: list[PostError]
     show_hidden: bool
     public: str = ""  # PublicFiles.fingerprint: the public files the posts use
+    #: Newest modification time (POSIX seconds) of the post files and their folder, and of
+    #: the public files the posts use and their folders: a page's Last-Modified (lastmodified.py).
+    files_modified: float = 0.0
+    public_modified: float = 0.0
     _publish_times: list[float] = field(default_factory=list)  # of the non-draft posts, ascending
     _views: dict[int, View] = field(default_factory=dict)
 
@@ -56,6 +60,9 @@ class View:
     posts: list[Post]
     by_slug: dict[str, Post]
     next_publication: float | None  # POSIX seconds
+    #: The newest change to anything the posts show (POSIX seconds): their files, the public
+    #: files they use, and the newest publication time that has passed.
+    modified: float = 0.0
 
     @functools.cached_property
     def tags(self) -> dict[str, tuple[str, list[Post]]]:
@@ -108,10 +115,13 @@ class View:
             posts=posts,
             by_slug={p.slug: p for p in posts},
             next_publication=times[passed] if passed < len(times) else None,
+            modified=max(snap.files_modified, snap.public_modified, times[passed - 1] if passed else 0.0),
         )
 
 
-def build_snapshot(fingerprint: str, loaded: list[Post | PostError], show_hidden: bool) -> Snapshot:
+def build_snapshot(
+    fingerprint: str, loaded: list[Post | PostError], show_hidden: bool, files_modified: float = 0.0
+) -> Snapshot:
     """Index loaded files: one post per slug (the others become SlugErrors), newest first."""
     errors = [item for item in loaded if isinstance(item, PostError)]
     claims: dict[str, list[Post]] = {}
@@ -133,7 +143,7 @@ def build_snapshot(fingerprint: str, loaded: list[Post | PostError], show_hidden
     posts.sort(key=lambda p: (p.timestamp, p.slug), reverse=True)
     times = sorted(p.timestamp for p in posts if not p.draft)
     errors.sort(key=lambda e: e.path)
-    return Snapshot(fingerprint, posts, errors, show_hidden, _publish_times=times)
+    return Snapshot(fingerprint, posts, errors, show_hidden, files_modified=files_modified, _publish_times=times)
 
 
 def alias_paths(value: Any) -> list[str]:

@@ -34,6 +34,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.wsgi import get_host
 
 from . import content
+from . import lastmodified
 from .cacheentry import MARK
 from .cacheentry import Entry
 from .cacheentry import LocalEntries
@@ -42,9 +43,14 @@ from .cacheentry import serve
 from .cachekey import QueryRules
 from .cachekey import build_version
 from .cachekey import canonical_query
+from .cachekey import page_files
 from .cachekey import page_files_state
 from .config import ROOT
 from .extensions import cache
+from .index import View
+from .lastmodified import first_served
+from .lastmodified import http_seconds
+from .lastmodified import newest_mtime
 
 logger = logging.getLogger("blogapp.pagecache")
 
@@ -102,6 +108,10 @@ class PageCache:
         self.stale: int = app.config["BLOG_HTTP_STALE"]
         self.timeout: int = app.config["CACHE_DEFAULT_TIMEOUT"]
         self.build = build_version(app.config, ROOT)
+        #: When this build (code and settings) was first served here: Last-Modified's floor.
+        self.built = first_served(self.build, app.config["BLOG_STATE_DIR"] / "build-dates.json")
+        #: (content version, its Last-Modified second, the tail for each kind of hit, the header)
+        self._dated: tuple[str, int, dict[str, list[tuple[str, str]]], tuple[str, str]] = ("", 0, {}, ("", ""))
         #: In debug mode Flask reloads an edited template at the next request: so must pages.
         self.debug: bool = app.debug
         # ENTRY_FORMAT: entries pickled by an older release are never read back as Entry.
@@ -167,10 +177,30 @@ class PageCache:
                     self._set(key, entry)
             self._local.put(local_key, entry)
         upcoming = view.next_publication
-        if upcoming is None:
-            return serve(entry, environ, start_response, self._tails[hit])
-        tail = [("Cache-Control", self._cache_control(upcoming)), ("X-Cache", hit)]
-        return serve(entry, environ, start_response, tail)
+        seconds = self._last_modified(view, version)
+        cache_control = self._tails[hit][0] if upcoming is None else ("Cache-Control", self._cache_control(upcoming))
+        if seconds is None:  # the newest change's second is still running: no date yet
+            return serve(entry, environ, start_response, [cache_control, ("X-Cache", hit)], provisional=True)
+        if upcoming is None:  # the usual case: the tail made once per content version
+            return serve(entry, environ, start_response, self._dated[2][hit], seconds)
+        return serve(entry, environ, start_response, [cache_control, ("X-Cache", hit), self._dated[3]], seconds)
+
+    def _last_modified(self, view: View, version: str) -> int | None:
+        """The whole second of the newest change to anything pages show (lastmodified.py), or
+        None while that second has not passed yet (a later change must get a later date; the
+        answer then goes out under a provisional ETag, see cacheentry.PROVISIONAL)."""
+        dated = self._dated
+        if dated[0] == version:
+            return dated[1]
+        newest = max(view.modified, self.built)
+        if self.debug:  # an edited template shows at the next request (see page_files_state)
+            newest = max(newest, newest_mtime(page_files(ROOT)))
+        seconds = http_seconds(newest)
+        if seconds > time.time():
+            return None
+        dated = ("Last-Modified", lastmodified.header(seconds))
+        self._dated = (version, seconds, {hit: [*tail, dated] for hit, tail in self._tails.items()}, dated)
+        return seconds
 
     # -- hosts and backend ------------------------------------------------------------
 

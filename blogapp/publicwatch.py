@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from urllib.parse import unquote
 from urllib.parse import urljoin
 
+from .lastmodified import newest_mtime
 from .posts import Post
 from .publicfiles import is_file_path
 from .publicfiles import strip_query
@@ -89,6 +90,8 @@ class PublicFiles:
         self._watch = Watch() if watch and Watch.available() else None
         self._polling = self._watch is None
         self._aimed = -float("inf")
+        #: Newest modification time of the files used and of their folders (Last-Modified).
+        self.modified = 0.0
         self.fingerprint = self._digest()
 
     def use(self, refs: Iterable[str]) -> None:
@@ -125,11 +128,16 @@ class PublicFiles:
 
     def _digest(self) -> str:
         digest = hashlib.blake2b(digest_size=8)
+        newest = 0.0
         for ref in self.refs:
             try:
                 st = os.stat(os.path.join(self.root, ref))
                 state = f"{st.st_size}" if stat.S_ISREG(st.st_mode) else "-"
+                newest = max(newest, st.st_mtime)
             except (OSError, ValueError):
                 state = "-"
             digest.update(f"{ref}\0{state}\0".encode(errors="surrogateescape"))
+        # A file removed leaves no time of its own: its folder's time says when.
+        folders = {os.path.dirname(os.path.join(self.root, ref)) for ref in self.refs}
+        self.modified = max(newest, newest_mtime(folders))
         return digest.hexdigest()

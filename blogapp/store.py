@@ -34,6 +34,7 @@ from .index import Snapshot
 from .index import View
 from .index import alias_paths
 from .index import build_snapshot
+from .lastmodified import newest_mtime
 from .markup import RenderedBody
 from .markup import render_body
 from .postfiles import Loaded
@@ -132,7 +133,9 @@ class ContentStore:
                     public = self._public.current(started)
                     if public != self._snapshot.public:
                         # A cover or image the posts use was added, removed or replaced.
-                        self._snapshot = dataclasses.replace(self._snapshot, public=public, _views={})
+                        self._snapshot = dataclasses.replace(
+                            self._snapshot, public=public, public_modified=self._public.modified, _views={}
+                        )
                     # After the first read (long with many posts, in gunicorn's master) the
                     # next check is an interval after it ends: workers forked right after it
                     # then answer at once instead of each starting with a full look. What
@@ -221,7 +224,10 @@ class ContentStore:
         # the same posts agree on it, and so share a Redis cache.
         listing = sorted((os.path.basename(path), digest) for path, (_, digest, *_) in memo.items())
         fingerprint = hashlib.blake2b(repr(listing).encode(), digest_size=8).hexdigest()
-        return build_snapshot(fingerprint, [item for _, _, item, _ in memo.values()], self.show_hidden)
+        # Times only for Last-Modified: the newest file, or the folder's own time (a deletion).
+        newest = max((key[0] for key in stats.values()), default=0) / 1e9
+        modified = max(newest, newest_mtime([self.posts_dir]))
+        return build_snapshot(fingerprint, [item for _, _, item, _ in memo.values()], self.show_hidden, modified)
 
     def _load_bulk(self, items: list[tuple[str, StatKey]]) -> list[Loaded]:
         """``_load_many`` with the cyclic garbage collector paused for a big read: the posts

@@ -61,6 +61,7 @@ def config(posts_dir: Path, public_dir: Path) -> dict:
         "BLOG_POSTS_DIR": str(posts_dir),
         "BLOG_PUBLIC_DIR": str(public_dir),
         "BLOG_IMAGE_CACHE_DIR": str(public_dir.parent / "image-cache"),
+        "BLOG_STATE_DIR": str(public_dir.parent / "state"),
         "BLOG_SITE_URL": "",
         "BLOG_RELOAD_INTERVAL": 0,
         "CACHE_TYPE": "SimpleCache",

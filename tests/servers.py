@@ -9,6 +9,7 @@ import gzip
 import http.client
 import itertools
 import json
+import math
 import os
 import pwd
 import re
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import brotli
 import pytest
+
+from blogapp import lastmodified
 
 from .conftest import DATA
 
@@ -49,6 +52,16 @@ def status_of(sock: socket.socket) -> int:
     return int(data.split(b" ", 2)[1])
 
 
+def copy_project(dest: Path) -> Path:
+    """The parts of the repository that gunicorn serves from (code, templates, static files,
+    the entry point and settings), copied to ``dest``, for tests that change them."""
+    for folder in ("blogapp", "templates", "static"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("wsgi.py", "gunicorn.conf.py", "requirements.txt"):
+        shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
 class Server:
     """A gunicorn master started from the repository root with gunicorn.conf.py."""
 
@@ -59,8 +72,11 @@ class Server:
         posts: Path | None = None,
         name: str = "gunicorn",
         workers: int = WORKERS,
+        root: Path = ROOT,
     ) -> None:
-        """Serve a fresh copy of tests/data (or the given shared ``posts`` folder)."""
+        """Serve a fresh copy of tests/data (or the given shared ``posts`` folder), with the
+        code and templates of ``root`` (the repository, or a copy made by ``copy_project``)."""
+        self.tmp_path = tmp_path
         self.posts = posts or tmp_path / "posts"
         if posts is None:
             shutil.copytree(DATA / "posts", self.posts)
@@ -71,6 +87,7 @@ class Server:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
         environ.update(FLASK_BLOG_POSTS_DIR=str(self.posts), FLASK_BLOG_PUBLIC_DIR=str(tmp_path / "public"))
         environ.update(FLASK_BLOG_IMAGE_CACHE_DIR=str(tmp_path / "image-cache"))
+        environ.update(FLASK_BLOG_STATE_DIR=str(tmp_path / "state"))
         self.workers = workers
         environ.update(env or {})
         self.log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115
@@ -85,7 +102,7 @@ class Server:
                 "--workers",
                 str(workers),
             ],
-            cwd=ROOT,
+            cwd=root,
             env=environ,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -103,9 +120,20 @@ class Server:
                 raise RuntimeError(f"gunicorn exited: {self.proc.returncode}")
             with contextlib.suppress(OSError):
                 if self.get(self.prefix + "/healthz")[0] == 200 and len(self.worker_pids()) == self.workers:
+                    self._wait_for_dates()
                     return
             time.sleep(0.1)
         raise RuntimeError("gunicorn did not become ready")
+
+    def _wait_for_dates(self) -> None:
+        """Wait out the second of the newest change the server started with (the build's first
+        serving, the posts' files): within it pages go out undated, under a provisional ETag
+        (blogapp/lastmodified.py), and tests that count revalidations expect the usual ones."""
+        newest = lastmodified.newest_mtime([self.posts, *self.posts.glob("*.md")])
+        dates = self.tmp_path / "state" / "build-dates.json"
+        with contextlib.suppress(OSError, ValueError):
+            newest = max(newest, *json.loads(dates.read_text()).values())
+        time.sleep(max(0.0, math.ceil(newest) - time.time() + 0.01))
 
     def worker_pids(self) -> set[int]:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
@@ -427,12 +455,13 @@ def _nginx_site(upstream_port: int, listen_port: int, cache_dir: str, prefix: st
     )
 
 
-def start_nginx_stack(tmp_path: Path, prefix: str = "") -> tuple[Server, Nginx]:
-    """gunicorn as deployed behind a private nginx rendering deploy/nginx.conf (cache in tmp_path/cache)."""
+def start_nginx_stack(tmp_path: Path, prefix: str = "", root: Path = ROOT) -> tuple[Server, Nginx]:
+    """gunicorn as deployed (from ``root``) behind a private nginx rendering deploy/nginx.conf
+    (cache in tmp_path/cache)."""
     env = {"FLASK_BLOG_PROXY_COUNT": "1"}
     if prefix:
         env["SCRIPT_NAME"] = prefix
-    gunicorn = Server(tmp_path, env=env)
+    gunicorn = Server(tmp_path, env=env, root=root)
     try:
         port = free_port()
         (tmp_path / "cache").mkdir()

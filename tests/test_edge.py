@@ -96,7 +96,7 @@ def test_hits_are_served_by_nginx_and_revalidated_by_etag(stack):
     assert again.getheader("X-Cache-Status") == "REVALIDATED"
     assert again.status == 200 and again.data == first.data
     assert conditional.status == 304 and conditional.getheader("X-Cache-Status") in ("HIT", "REVALIDATED")
-    # nginx asked with If-None-Match (pages have no Last-Modified) and got the blog's 304 (a
+    # nginx asked with If-None-Match (which decides over its If-Modified-Since) and got the blog's 304 (a
     # second one if the conditional request came in the next second).
     seen = _upstream(gunicorn, "/posts/hello-world", 2)
     assert seen.count(200) == 1 and seen.count(304) >= 1 and set(seen) == {200, 304}

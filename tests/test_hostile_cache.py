@@ -416,7 +416,6 @@ def test_if_modified_since_never_hides_a_change(tmp_path, change):
                 again = request(srv, url, {"If-Modified-Since": since})
                 assert again.status == 200, url
                 assert again.data == changed.data
-                assert again.getheader("Last-Modified") is None
     finally:
         srv.stop()
 

@@ -47,9 +47,9 @@ def to_canonical(**spelled: str) -> None:
 
 
 def html_page(template: str, **context: Any) -> Response:
-    """Render ``template``. No Last-Modified: a page changes in ways no post date tracks
-    (neighbours, related posts, covers), so the ETag validates. Templates get the image
-    ``sizes`` of each slot as ``image_sizes``."""
+    """Render ``template``. No Last-Modified here: a page changes in ways no post date tracks
+    (neighbours, related posts, covers); the page cache sends the site's (lastmodified.py).
+    Templates get the image ``sizes`` of each slot as ``image_sizes``."""
     return make_response(render_template(template, image_sizes=pictures.SIZES, **context))
 
 

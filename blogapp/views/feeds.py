@@ -166,8 +166,8 @@ def _cover_file(post: Post) -> tuple[str, int, str] | None:
 
 
 def _respond(body: bytes, mimetype: str) -> Response:
-    # No Last-Modified: an edit without `updated:` or an older post added changes the feed
-    # but not the newest date in it; the ETag validates.
+    # No Last-Modified from the entries: an edit without `updated:` or an older post added
+    # changes the feed but not the newest date in it. The page cache sends the site's.
     return Response(body, content_type=mimetype)
 
 

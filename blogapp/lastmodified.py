@@ -1,0 +1,100 @@
+"""``Last-Modified`` for pages and feeds: the newest change to anything an answer shows.
+
+One date for the whole site, the newest of:
+
+- the **posts**: every post file's modification time (so a post added with an old ``date:``
+  or edited without ``updated:`` counts), and the posts folder's own (a deleted file);
+- the **public files** the posts use (covers, pictures, images in bodies) and their folders;
+- **publication**: the time the newest scheduled post became visible (no file changes then);
+- the **build**: the newest modification time of the code, templates and text assets, and the
+  time the current settings were first served (``build_dates``), since a setting has no file.
+
+It never comes from the time of a render, so every worker agrees, and so does every host
+with the same files (copied with their times, as ``rsync -a`` does) and settings first
+served at the same time; otherwise a client that moves between hosts may get a 200 where a
+304 would do, never a 304 that hides a change.
+
+HTTP dates have whole seconds: the date sent is the newest change rounded **up**, and sent
+only once that second has passed, so a change made later always gets a later date (a second
+change within the same second as the first cannot hide behind it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from werkzeug.http import http_date
+from werkzeug.http import parse_date
+
+logger = logging.getLogger("blogapp.lastmodified")
+
+#: Builds remembered in the dates file (older ones are forgotten; one coming back is new).
+BUILDS_KEPT = 50
+
+
+def newest_mtime(paths: Iterable[str | os.PathLike[str]]) -> float:
+    """The newest modification time among ``paths`` that exist (0.0 for none)."""
+    newest = 0.0
+    for path in paths:
+        try:
+            newest = max(newest, os.stat(path).st_mtime)
+        except (OSError, ValueError):
+            continue
+    return newest
+
+
+def first_served(digest: str, dates_file: Path, now: float | None = None) -> float:
+    """When the build ``digest`` (settings and code) was first served here, read from and
+    recorded in ``dates_file``. When that file cannot be written, ``now``: never too early."""
+    now = time.time() if now is None else now
+    dates = _read_dates(dates_file)
+    if digest in dates:
+        return dates[digest]
+    dates[digest] = now
+    kept = dict(sorted(dates.items(), key=lambda item: item[1])[-BUILDS_KEPT:])
+    try:
+        dates_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".build-dates-", dir=dates_file.parent)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(kept, fh)
+        os.replace(tmp, dates_file)
+    except OSError as exc:
+        logger.warning("cannot record the build date in %s (%s): Last-Modified counts from now", dates_file, exc)
+        return now
+    # Another process may have recorded this build first: its date is the one every process uses.
+    return _read_dates(dates_file).get(digest, now)
+
+
+def _read_dates(dates_file: Path) -> dict[str, float]:
+    try:
+        with open(dates_file) as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float) and math.isfinite(v)}
+
+
+def http_seconds(newest_change: float) -> int:
+    """The whole second an answer's ``Last-Modified`` names: the change rounded up."""
+    return math.ceil(newest_change)
+
+
+def header(seconds: int) -> str:
+    """``seconds`` as an HTTP date."""
+    return http_date(seconds)
+
+
+def unmodified_since(value: str, seconds: int) -> bool:
+    """True when ``If-Modified-Since: value`` holds everything up to ``seconds``: a valid date
+    at or after it. An invalid date is ignored (RFC 9110 13.1.3)."""
+    since = parse_date(value)
+    return since is not None and since.timestamp() >= seconds

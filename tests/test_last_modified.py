@@ -1,0 +1,305 @@
+"""Last-Modified on pages and feeds (issue 19): the newest change to anything an answer shows,
+never the time of a render; If-Modified-Since alone gets a 304 only when nothing shown has
+changed since, and If-None-Match, when sent, decides alone (RFC 9110 13.2.2).
+
+On a real gunicorn and through the shipped nginx edge config, a client that sends only
+If-Modified-Since (many feed fetchers and crawlers) gets a 200 with the new bytes after each
+kind of change: an edit without ``updated:``, an older-dated post added, a post deleted, a
+scheduled post whose time comes, and a template changed across a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from werkzeug.http import http_date
+
+from blogapp import create_app
+from blogapp import lastmodified
+
+from . import servers
+from .conftest import post_text
+from .servers import NGINX_HOST
+from .servers import WORKERS
+from .servers import Nginx
+from .servers import Server
+from .servers import copy_project
+from .servers import start_nginx_stack
+
+ANCIENT = "Mon, 01 Jan 2001 00:00:00 GMT"
+
+
+def _seconds(value: str) -> int:
+    return int(email.utils.parsedate_to_datetime(value).timestamp())
+
+
+def _until(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
+    """Poll ``condition`` every 50 ms until it returns something true; that value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# -- the parts ------------------------------------------------------------------------------------
+
+
+def test_the_date_sent_is_the_change_rounded_up_and_if_modified_since_compares_whole_seconds():
+    assert lastmodified.http_seconds(100.0) == 100
+    assert lastmodified.http_seconds(100.001) == 101
+    assert lastmodified.unmodified_since(http_date(101), 101)
+    assert lastmodified.unmodified_since(http_date(102), 101)
+    assert not lastmodified.unmodified_since(http_date(100), 101)
+    for junk in ("", "yesterday", "Mon, 99 Foo 2001 00:00:00 GMT", "\x00" * 50, "9" * 5000):
+        assert not lastmodified.unmodified_since(junk, 0)
+
+
+def test_a_build_is_dated_when_first_served_and_keeps_that_date(tmp_path):
+    dates = tmp_path / "state" / "build-dates.json"
+    assert lastmodified.first_served("aaaa", dates, now=1000.0) == 1000.0
+    assert lastmodified.first_served("aaaa", dates, now=2000.0) == 1000.0  # a restart: same date
+    assert lastmodified.first_served("bbbb", dates, now=3000.0) == 3000.0  # new code or settings
+    assert json.loads(dates.read_text()) == {"aaaa": 1000.0, "bbbb": 3000.0}
+    for n in range(lastmodified.BUILDS_KEPT + 5):
+        lastmodified.first_served(f"x{n}", dates, now=4000.0 + n)
+    assert len(json.loads(dates.read_text())) == lastmodified.BUILDS_KEPT
+    dates.write_text("{not json")  # damaged: every build counts as new, never as older
+    assert lastmodified.first_served("aaaa", dates, now=5000.0) == 5000.0
+
+
+def test_an_unwritable_state_folder_dates_the_build_now(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert lastmodified.first_served("aaaa", blocker / "build-dates.json", now=1234.0) == 1234.0
+
+
+# -- the app: one date for every page and feed ---------------------------------------------------
+
+
+@pytest.fixture
+def dated(config):
+    app = create_app(config)
+    client = app.test_client()
+    # The build was first served just now: its second must pass before a date is sent.
+    _until(lambda: client.get("/").headers.get("Last-Modified"), 3, "a Last-Modified")
+    return client
+
+
+PAGES = ["/", "/posts/hello-world", "/tags", "/archive", "/feed.xml", "/atom.xml", "/feed.json", "/sitemap.xml"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_pages_and_feeds_send_last_modified_and_answer_if_modified_since(dated, url):
+    first = dated.get(url)
+    assert first.status_code == 200
+    modified = first.headers["Last-Modified"]
+    assert _seconds(modified) <= time.time()  # never later than the answer's own date
+    same = dated.get(url, headers={"If-Modified-Since": modified})
+    assert same.status_code == 304 and same.data == b""
+    assert same.headers["Last-Modified"] == modified and same.headers["ETag"] == first.headers["ETag"]
+    later = http_date(_seconds(modified) + 3600)
+    assert dated.get(url, headers={"If-Modified-Since": later}).status_code == 304
+    for since in (http_date(_seconds(modified) - 1), ANCIENT, "not a date"):
+        response = dated.get(url, headers={"If-Modified-Since": since})
+        assert response.status_code == 200 and response.data == first.data
+    # If-None-Match decides alone when both are sent (RFC 9110 13.2.2).
+    both = {"If-None-Match": '"stale"', "If-Modified-Since": later}
+    assert dated.get(url, headers=both).status_code == 200
+    both = {"If-None-Match": first.headers["ETag"], "If-Modified-Since": ANCIENT}
+    assert dated.get(url, headers=both).status_code == 304
+
+
+def test_every_page_has_the_sites_one_date(dated):
+    assert len({dated.get(url).headers["Last-Modified"] for url in PAGES}) == 1
+
+
+def test_a_post_date_is_not_the_last_modified(dated, write_post):
+    """The newest post is dated 2024; the date is when its file last changed."""
+    write_post("dated.md", post_text("Dated", date="2024-05-01T10:00:00Z"))
+    modified = _until(lambda: dated.get("/posts/dated").headers.get("Last-Modified"), 3, "a Last-Modified")
+    assert _seconds(modified) > time.time() - 10
+    assert dated.get("/posts/dated", headers={"If-Modified-Since": "Wed, 01 May 2024 10:00:00 GMT"}).status_code == 200
+
+
+def test_no_date_is_sent_within_the_second_of_a_change(dated, write_post):
+    """A change later in the same second would otherwise get the same date and hide behind it."""
+    write_post("fresh.md", post_text("Fresh"))
+    response = dated.get("/")
+    assert b"Fresh" in response.data
+    modified = response.headers.get("Last-Modified")
+    # Either no date yet, or one whose second has passed (this request came late in it).
+    assert modified is None or _seconds(modified) <= time.time()
+
+
+def test_static_files_keep_their_own_validators(dated):
+    page = dated.get("/").data.decode()
+    css = page.split('href="/static/css/', 1)[1].split('"', 1)[0]
+    response = dated.get("/static/css/" + css)
+    assert response.status_code == 200 and "immutable" in response.headers["Cache-Control"]
+    assert "Last-Modified" not in response.headers
+
+
+# -- real gunicorn, and the shipped nginx edge config ---------------------------------------------
+
+CHANGES = ["edited without updated", "older post added", "post deleted", "scheduled post due", "template changed"]
+#: Where each change shows.
+SHOWN = {
+    "edited without updated": ["/posts/hello-world", "/feed.xml"],
+    "older post added": ["/", "/feed.xml"],
+    "post deleted": ["/", "/feed.xml"],
+    "scheduled post due": ["/", "/feed.xml"],
+    "template changed": ["/", "/posts/hello-world"],
+}
+
+
+def _prepare(change: str, posts: Path) -> float | None:
+    """Files written before the server starts; for the scheduled post, when it is due."""
+    if change == "post deleted":
+        (posts / "doomed.md").write_text(post_text("Doomed Post", date="2025-06-01T00:00:00Z"))
+    if change == "scheduled post due":
+        due = int(time.time()) + 6
+        iso = dt.datetime.fromtimestamp(due, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        (posts / "due.md").write_text(post_text("Scheduled Post", date=iso))
+        return due
+    return None
+
+
+def _change(change: str, posts: Path, project: Path, due: float | None) -> None:
+    if change == "edited without updated":
+        path = posts / "hello-world.md"
+        path.write_text(path.read_text().replace("Hello body text", "Edited body text"))
+    elif change == "older post added":
+        (posts / "older.md").write_text(post_text("Older Addition", date="2024-06-01T00:00:00Z"))
+    elif change == "post deleted":
+        (posts / "doomed.md").unlink()
+    elif change == "scheduled post due":
+        assert due is not None
+        time.sleep(max(0.0, due - time.time()))
+    elif change == "template changed":
+        base = project / "templates" / "base.html"
+        base.write_text(base.read_text().replace("</body>", "<!-- NEW-TEMPLATE -->\n</body>"))
+
+
+def _expect(change: str, body: bytes) -> bool:
+    """The new bytes show the change."""
+    return {
+        "edited without updated": b"Edited body text" in body,
+        "older post added": b"Older Addition" in body,
+        "post deleted": b"Doomed Post" not in body,
+        "scheduled post due": b"Scheduled Post" in body,
+        "template changed": b"NEW-TEMPLATE" in body,
+    }[change]
+
+
+def _dated_get(get: Callable[..., tuple[int, dict[str, str], bytes]], url: str, **headers: str):
+    """A 200 for ``url`` that carries a Last-Modified (its second may still be running)."""
+    return _until(
+        lambda: (lambda r: r if r[0] == 200 and r[1].get("Last-Modified") else None)(get(url, **headers)),
+        5,
+        f"a dated 200 for {url}",
+    )
+
+
+def _gunicorn_get(server: Server) -> Callable[..., tuple[int, dict[str, str], bytes]]:
+    def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        conn = server.connect()
+        try:
+            conn.request("GET", url, headers=headers)
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    return get
+
+
+def _nginx_get(nginx: Nginx) -> Callable[..., tuple[int, dict[str, str], bytes]]:
+    def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        response = nginx.request(url, {"Host": NGINX_HOST, **headers})
+        return response.status, dict(response.getheaders()), response.data
+
+    return get
+
+
+def _check(change: str, get: Callable[..., tuple[int, dict[str, str], bytes]], before: dict) -> None:
+    """After the change, on every worker: If-Modified-Since with the old date gets a 200 with
+    the new bytes and a later date; with the new date, a 304."""
+    for url, (old_date, old_body) in before.items():
+        _until(lambda url=url: all(_expect(change, get(url)[2]) for _ in range(2 * WORKERS)), 15, f"{change} at {url}")
+        status, headers, body = _dated_get(get, url)
+        assert _expect(change, body) and body != old_body
+        new_date = headers["Last-Modified"]
+        assert _seconds(new_date) > _seconds(old_date), (url, old_date, new_date)
+        for _ in range(2 * WORKERS):
+            status, headers, again = get(url, **{"If-Modified-Since": old_date})
+            assert status == 200, (url, change)
+            assert again == body
+        for _ in range(2 * WORKERS):
+            assert get(url, **{"If-Modified-Since": new_date})[0] == 304, url
+
+
+def _before(get: Callable[..., tuple[int, dict[str, str], bytes]], change: str) -> dict[str, tuple[str, bytes]]:
+    """The date and bytes a client holds for each URL; unchanged, it gets a 304 every time."""
+    before = {}
+    for url in SHOWN[change]:
+        _, headers, body = _dated_get(get, url)
+        before[url] = (headers["Last-Modified"], body)
+        assert all(get(url, **{"If-Modified-Since": before[url][0]})[0] == 304 for _ in range(2 * WORKERS))
+    return before
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_only_if_modified_since_sees_every_change_on_gunicorn(tmp_path, change):
+    project = copy_project(tmp_path / "project") if change == "template changed" else servers.ROOT
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for source in (servers.DATA / "posts").glob("*.md"):
+        (posts / source.name).write_bytes(source.read_bytes())
+    due = _prepare(change, posts)
+    server = Server(tmp_path, posts=posts, root=project)
+    restarted: Server | None = None
+    try:
+        get = _gunicorn_get(server)
+        before = _before(get, change)
+        _change(change, posts, project, due)
+        if change == "template changed":  # templates are read at start: the change is a restart
+            server.stop()
+            restarted = server = Server(tmp_path, posts=posts, root=project, name="restarted")
+            get = _gunicorn_get(server)
+        _check(change, get, before)
+    finally:
+        server.stop()
+        if restarted is not None and restarted is not server:
+            restarted.stop()
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_only_if_modified_since_sees_every_change_through_the_edge(tmp_path, monkeypatch, change):
+    project = copy_project(tmp_path / "project") if change == "template changed" else servers.ROOT
+    gunicorn, nginx = start_nginx_stack(tmp_path, root=project)
+    try:
+        due = _prepare(change, gunicorn.posts)
+        get = _nginx_get(nginx)
+        if change == "post deleted":  # written after the start: wait until it shows
+            _until(lambda: all(b"Doomed Post" in get(url)[2] for url in SHOWN[change]), 5, "the post shown")
+        before = _before(get, change)
+        _change(change, gunicorn.posts, project, due)
+        if change == "template changed":
+            gunicorn.stop()  # systemctl restart: stop, then start on the same port
+            monkeypatch.setattr(servers, "free_port", lambda: gunicorn.port)
+            gunicorn = Server(
+                tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1"}, posts=gunicorn.posts, root=project, name="again"
+            )
+        _check(change, get, before)
+    finally:
+        nginx.stop()
+        gunicorn.stop()
