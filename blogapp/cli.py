@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import shutil
-import unicodedata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,6 +16,9 @@ from flask.cli import with_appcontext
 from . import content
 from .exporter import export_site
 from .lint import lint_posts
+from .newpost import create_post_file
+from .newpost import slugify
+from .newpost import taken_names
 from .pregen import make_all_variants
 
 
@@ -40,27 +41,18 @@ def check_command(strict: bool) -> None:
         raise SystemExit(1)
 
 
-def slugify(title: str) -> str:
-    """'Café & Crème: 2024!' -> 'cafe-creme-2024' (ASCII, lower case, dashes)."""
-    ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "post"
-
-
 @click.command("new")
 @click.argument("title")
 @click.option("--publish", is_flag=True, help="Leave out 'draft: true' (the post goes live at once).")
 @with_appcontext
 def new_command(title: str, publish: bool) -> None:
-    """Write a new post file for TITLE and print its path."""
+    """Write a new post file for TITLE and print its path.
+
+    The file name (and so the slug) is one no post has or claims, so no post is ever shadowed.
+    """
     title = " ".join(title.split())
     if not title:
         raise click.UsageError("the title is empty")
-    folder: Path = current_app.config["BLOG_POSTS_DIR"]
-    slug = slugify(title)
-    path, n = folder / f"{slug}.md", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{slug}-{n}.md"
     now = dt.datetime.now(ZoneInfo(current_app.config["BLOG_TIMEZONE"])).replace(microsecond=0)
     lines = [
         "---",
@@ -74,7 +66,16 @@ def new_command(title: str, publish: bool) -> None:
         "Write the post here, in markdown.",
         "",
     ]
-    path.write_text("\n".join(lines), encoding="utf-8")
+    store = content.get_store()
+    wanted = slugify(title)
+    try:
+        path = create_post_file(store.posts_dir, wanted, "\n".join(lines), taken_names(store))
+    except OSError as exc:
+        raise click.ClickException(f"no post file written: {exc}") from None
+    slug = path.name[:-3]
+    where = f"at /posts/{slug}" if publish else f"a draft, at /posts/{slug} once published"
+    taken = "" if slug == wanted else f" ('{wanted}' is taken by another post, alias or file)"
+    click.echo(f"wrote {path}: {where}{taken}", err=True)
     click.echo(str(path))
 
 

@@ -122,6 +122,79 @@ def test_new_writes_a_valid_draft_and_prints_its_path(runner, posts_dir, app):
     assert "draft" not in Path(second.stdout.strip()).read_text()
 
 
+def new_post(app, title: str) -> tuple[Path, str]:
+    result = app.test_cli_runner().invoke(args=["new", title])
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip()), result.stderr
+
+
+def test_new_never_takes_a_published_posts_slug(app, client, write_post, posts_dir):
+    """The issue's case: a published post claims `launch` with `slug:`; a file launch.md
+    would win that slug and take the post offline."""
+    write_post("2024-01-15-our-launch.md", post_text("Our launch", slug="launch"))
+    assert client.get("/posts/launch").status_code == 200
+    path, told = new_post(app, "Launch")
+    assert path == posts_dir / "launch-2.md"
+    assert f"wrote {path}: a draft, at /posts/launch-2 once published ('launch' is taken" in told
+    assert client.get("/posts/launch").status_code == 200
+    assert "Our launch" in client.get("/posts/launch").get_data(as_text=True)
+
+
+def test_new_picks_a_slug_no_post_alias_file_or_removal_claims(config, tmp_path, write_post, posts_dir):
+    from blogapp import create_app
+
+    (tmp_path / "gone.txt").write_text("launch-4\n/posts/launch-5\n")
+    app = create_app({**config, "BLOG_GONE_FILE": str(tmp_path / "gone.txt")})
+    write_post("a.md", post_text("A", slug="launch"))
+    write_post("b.md", post_text("B", aliases="[launch-2, /posts/launch-3/]"))  # old URLs of b
+    write_post("c.md", "---\ntitle: C\nslug: launch-6\n---\nNo date: invalid, yet claims launch-6.\n")
+    write_post("d.md", "---\ntitle: [unclosed\nslug: 'launch-7'\n---\nBroken YAML.\n")
+    write_post("e.md", post_text("E", slug="Launch-8", draft="true"))  # another case, a draft
+    write_post("LAUNCH-9.md", "not even front matter")  # an invalid file's own name
+    (posts_dir / "launch-10.md").mkdir()
+    path, _ = new_post(app, "Launch")
+    assert path.name == "launch-11.md"
+    with app.test_client() as client:
+        for slug in ("launch", "b"):
+            assert client.get(f"/posts/{slug}").status_code == 200
+        assert client.get("/posts/launch-2").status_code == 301
+
+
+def test_new_does_not_follow_a_dangling_link(app, tmp_path, posts_dir):
+    """launch.md -> a missing file outside the posts folder: the link is a taken name, and
+    nothing is created through it."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (posts_dir / "launch.md").symlink_to(outside / "evil.md")
+    (posts_dir / "launch-2.md").symlink_to(tmp_path / "nowhere" / "x.md")
+    path, _ = new_post(app, "Launch")
+    assert path == posts_dir / "launch-3.md"
+    assert not path.is_symlink() and 'title: "Launch"' in path.read_text()
+    assert list(outside.iterdir()) == []
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_new_opens_with_o_excl_and_o_nofollow(app, posts_dir, monkeypatch):
+    """A link made between the listing and the open (a race) is not followed either: the
+    open itself refuses it, and the next name is taken."""
+    from blogapp import newpost
+
+    real_open, calls = os.open, []
+
+    def racing_open(path, flags, mode=0o777):
+        if str(path).endswith("race.md") and not calls:
+            calls.append(flags)
+            os.symlink(posts_dir / "hello-world.md", path)  # a link to a live post appears
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(newpost.os, "open", racing_open)
+    hello = (posts_dir / "hello-world.md").read_bytes()
+    path, _ = new_post(app, "Race")
+    assert calls[0] & os.O_EXCL and calls[0] & os.O_NOFOLLOW and calls[0] & os.O_CREAT
+    assert path == posts_dir / "race-2.md"
+    assert (posts_dir / "hello-world.md").read_bytes() == hello
+
+
 # --- export ----------------------------------------------------------------------------------
 
 
