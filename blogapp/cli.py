@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import shutil
-import unicodedata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,8 +13,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import content
-from .exporter import export_site
+from .config import ROOT
+from .exportdir import ExportError
+from .exportdir import check_target
+from .exporter import export_to
 from .lint import lint_posts
+from .newpost import create_post_file
+from .newpost import slugify
+from .newpost import taken_names
 from .pregen import make_all_variants
 
 
@@ -40,27 +43,18 @@ def check_command(strict: bool) -> None:
         raise SystemExit(1)
 
 
-def slugify(title: str) -> str:
-    """'Café & Crème: 2024!' -> 'cafe-creme-2024' (ASCII, lower case, dashes)."""
-    ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "post"
-
-
 @click.command("new")
 @click.argument("title")
 @click.option("--publish", is_flag=True, help="Leave out 'draft: true' (the post goes live at once).")
 @with_appcontext
 def new_command(title: str, publish: bool) -> None:
-    """Write a new post file for TITLE and print its path."""
+    """Write a new post file for TITLE and print its path.
+
+    The file name (and so the slug) is one no post has or claims, so no post is ever shadowed.
+    """
     title = " ".join(title.split())
     if not title:
         raise click.UsageError("the title is empty")
-    folder: Path = current_app.config["BLOG_POSTS_DIR"]
-    slug = slugify(title)
-    path, n = folder / f"{slug}.md", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{slug}-{n}.md"
     now = dt.datetime.now(ZoneInfo(current_app.config["BLOG_TIMEZONE"])).replace(microsecond=0)
     lines = [
         "---",
@@ -74,26 +68,59 @@ def new_command(title: str, publish: bool) -> None:
         "Write the post here, in markdown.",
         "",
     ]
-    path.write_text("\n".join(lines), encoding="utf-8")
+    store = content.get_store()
+    wanted = slugify(title)
+    try:
+        path = create_post_file(store.posts_dir, wanted, "\n".join(lines), taken_names(store))
+    except OSError as exc:
+        raise click.ClickException(f"no post file written: {exc}") from None
+    slug = path.name[:-3]
+    where = f"at /posts/{slug}" if publish else f"a draft, at /posts/{slug} once published"
+    taken = "" if slug == wanted else f" ('{wanted}' is taken by another post, alias or file)"
+    click.echo(f"wrote {path}: {where}{taken}", err=True)
     click.echo(str(path))
 
 
 @click.command("export")
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Empty TARGET first if it exists.")
+@click.option("--force", is_flag=True, help="Replace an earlier export in TARGET.")
 @with_appcontext
 def export_command(target: Path, force: bool) -> None:
-    """Write the whole site as static files into TARGET (needs BLOG_SITE_URL)."""
+    """Write the whole site as static files into TARGET (needs BLOG_SITE_URL).
+
+    TARGET must be new, empty, or (with --force) an earlier export; the new site is written
+    beside it and swapped in, so a failed export leaves TARGET as it was.
+    """
     if not current_app.config["BLOG_SITE_URL"]:
         raise click.UsageError(
             "set BLOG_SITE_URL (FLASK_BLOG_SITE_URL=https://...): static files cannot ask for a host"
         )
-    if target.exists() and any(target.iterdir()):
-        if not force:
-            raise click.UsageError(f"{target} is not empty (use --force to replace it)")
-        shutil.rmtree(target)
-    written = export_site(current_app, target)
-    click.echo(f"wrote {len(written)} files to {target}", err=True)
+    try:
+        real, replace = check_target(target, _protected_folders(current_app), force)
+    except (ExportError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        count, left = export_to(current_app, real, replace)  # type: ignore[arg-type]
+    except (ExportError, OSError) as exc:
+        raise click.ClickException(f"export failed, {target} is as it was: {exc}") from None
+    for path in left:
+        click.echo(f"left in place (the old export did not write it): {path}", err=True)
+    click.echo(f"wrote {count} files to {target}", err=True)
+
+
+def _protected_folders(app: Flask) -> dict[str, Path]:
+    """What an export must never be or contain, or (see exportdir) lie inside."""
+    cfg = app.config
+    return {
+        "project root": ROOT,
+        "current directory": Path.cwd(),
+        "posts folder": cfg["BLOG_POSTS_DIR"],
+        "public folder": cfg["BLOG_PUBLIC_DIR"],
+        "templates folder": Path(app.root_path, app.template_folder or "templates"),
+        "static folder": Path(app.root_path, app.static_folder or "static"),
+        "image cache": cfg["BLOG_IMAGE_CACHE_DIR"],
+        "removed-posts list": cfg["BLOG_GONE_FILE"],
+    }
 
 
 @click.command("images")

@@ -163,6 +163,15 @@ def extract_body(text: str, title: str) -> str:
     return _drop_title_heading(body.strip("\n"), title)
 
 
+def read_front_matter(text: str, source: str) -> dict[str, Any]:
+    """A post file's front matter as a mapping, its fields unchecked (``flask new`` reads the
+    ``slug:`` of invalid posts with it).
+
+    :raise FrontMatterError: when there is none, or it is not a YAML mapping.
+    """
+    return _front_matter(text, source)
+
+
 def _front_matter(text: str, source: str) -> dict[str, Any]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
