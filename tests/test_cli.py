@@ -352,7 +352,7 @@ def test_export_force_replaces_only_an_earlier_export(export_app, tmp_path, post
     assert export(export_app, target, "--force").exit_code == 0
     assert not (target / "posts" / "hello-world").exists()
     assert (target / "posts" / "tags-as-list" / "index.html").is_file()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gone.txt", "image-cache", "out", "posts", "public"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gone.txt", "image-cache", "out", "posts", "public", "state"]
 
 
 def _fail_after(monkeypatch, calls: int) -> None:
@@ -438,6 +438,7 @@ def test_export_force_from_a_project_copy_deletes_nothing(tmp_path, cwd, target,
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     env["FLASK_BLOG_SITE_URL"] = "https://blog.example.com"
     env["PYTHONPATH"] = str(project)  # the copy's blogapp, so the project root is the copy
+    env["FLASK_BLOG_STATE_DIR"] = str(tmp_path.with_name(tmp_path.name + "-state"))  # not in the tree
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "blogapp", "export", target, "--force"],
         cwd=project / cwd,
@@ -460,6 +461,7 @@ def test_export_into_a_new_folder_of_the_project_copy_and_again(tmp_path):
     before = tree(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     env |= {"FLASK_BLOG_SITE_URL": "https://blog.example.com", "PYTHONPATH": str(project)}
+    env["FLASK_BLOG_STATE_DIR"] = str(tmp_path.with_name(tmp_path.name + "-state"))  # not in the tree
     for args in (["out/"], ["out/", "--force"]):
         result = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "blogapp", "export", *args],
