@@ -26,6 +26,7 @@ from flask import current_app
 from . import content
 from . import offload
 from . import search
+from .fields import tag_key
 from .posts import Post
 
 #: Related posts shown under a post.
@@ -172,7 +173,7 @@ def rank(
         by_slug[other.slug] = other
     tags = content.get_tags()
     for tag in post.tags:
-        for other in tags.get(tag.casefold(), ("", []))[1]:
+        for other in tags.get(tag_key(tag), ("", []))[1]:
             scores[other.slug] = scores.get(other.slug, 0.0) + 1.0
             by_slug[other.slug] = other
     chosen = [p for slug, p in by_slug.items() if slug not in skip]
