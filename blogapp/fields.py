@@ -90,6 +90,7 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred tags and names, asked for per post and view
 def tag_key(tag: str) -> str:
     """What tags are matched by, everywhere (a post's own list, tag pages, related posts, URLs):
     NFC, whitespace runs as one space, case folded. ``'Machine  Learning'`` and
