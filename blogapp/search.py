@@ -74,6 +74,8 @@ SNIPPET_TOKENS = 28
 _BUILD_BATCH = 200
 #: Versions whose ``live`` tables are kept for requests still holding their index.
 _KEPT_VERSIONS = 4
+#: How the index, and queries with it (``_Tokenizer``), split text into words.
+_TOKENIZE = "unicode61 remove_diacritics 2"
 
 # Match markers: private-use characters, removed from indexed text, so they only ever come
 # from snippet()/highlight().
@@ -193,7 +195,6 @@ _RANKED = _ORDERED.format(order=f"bm25(doc, {', '.join(map(str, WEIGHTS))}), row
 _BY_DATE = _ORDERED.format(order="(SELECT age FROM {live} WHERE rowid = doc.rowid)")
 _COUNT = "SELECT count(*) FROM doc WHERE doc MATCH ? AND +rowid IN (SELECT rowid FROM {live})"
 _INSERT = "INSERT INTO doc(rowid, title, tags, excerpt, body) VALUES (?, ?, ?, ?, ?)"
-_TOKENIZE = "unicode61 remove_diacritics 2"
 _SCHEMA = f"CREATE VIRTUAL TABLE doc USING fts5(title, tags, excerpt, body, tokenize='{_TOKENIZE}'{{}})"
 
 
