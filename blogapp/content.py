@@ -17,6 +17,7 @@ from .fields import Author
 from .fields import PostError
 from .fields import author_slug
 from .fields import normalize_slug
+from .fields import tag_key
 from .index import View
 from .markup import RenderedBody
 from .posts import Post
@@ -27,6 +28,7 @@ from .summary import Summary
 def init_app(app: Flask) -> None:
     """Attach a ContentStore to ``app``."""
     app.extensions["blog_content"] = ContentStore(app.config)
+    app.jinja_env.globals["author_slug_of"] = author_slug_of
 
 
 def get_store(app: Flask | None = None) -> ContentStore:
@@ -61,8 +63,9 @@ def get_post_or_404(slug: str) -> Post:
 
 
 def get_tag(tag: str) -> tuple[str, list[Post]] | None:
-    """``(display name, posts)`` for a tag, matched without regard to case."""
-    return _view().tags.get(" ".join(tag.split()).casefold())
+    """``(display name, posts)`` for a tag, matched as tags are (``fields.tag_key``: NFC, case
+    and spacing do not matter)."""
+    return _view().tags.get(tag_key(tag))
 
 
 def get_tags() -> dict[str, tuple[str, list[Post]]]:
@@ -71,9 +74,16 @@ def get_tags() -> dict[str, tuple[str, list[Post]]]:
 
 
 def get_author(slug: str) -> tuple[Author, list[Post]] | None:
-    """``(author, posts newest first)`` for an author page's slug, matched as names are
-    (``author_slug``: case, accents and punctuation do not matter)."""
+    """``(author, posts newest first)`` for an author page's slug, matched as slugs are made
+    (``author_slug``: case, Latin accents and punctuation do not matter)."""
     return _view().authors.get(author_slug(slug))
+
+
+def author_slug_of(author: Author) -> str:
+    """The slug of ``author``'s page among the authors shown now ("" when they have none):
+    the name's slug, with a suffix when another author's name gives the same one
+    (``index.View.author_slugs``). Templates have it as ``author_slug_of``."""
+    return _view().author_slugs.get(author.key, "")
 
 
 def get_authors() -> dict[str, tuple[Author, list[Post]]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -64,31 +65,75 @@ class FlagError(PostError):
 
 @dataclass(frozen=True)
 class Author:
+    """A byline: the name as written (NFC, cleaned) and a picture. Its page's slug depends on
+    the other authors shown (``index.View.author_slugs``; ``content.author_slug_of``)."""
+
     name: str
     picture: str | None = None
 
     @property
-    def slug(self) -> str:
-        """The author page's URL segment (``author_slug``); "" when the name has no letters or digits."""
-        return author_slug(self.name)
+    def key(self) -> str:
+        """Who this is: two names with one key (``author_key``) are one author."""
+        return author_key(self.name)
 
 
 #: Longest author slug: a name is a byline, not a paragraph, and the slug goes in URLs.
 AUTHOR_SLUG_CHARS = 80
+#: Hex digits of the suffix that tells apart two authors whose names give one slug.
+AUTHOR_SUFFIX_HEX = 6
 _NOT_WORD = re.compile(r"[\W_]+")
+
+
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC: what every name and tag is turned into before anything else,
+    so the composed (NFC) and decomposed (NFD, macOS) spellings of one word are one string."""
+    return unicodedata.normalize("NFC", text)
+
+
+@functools.lru_cache(maxsize=4096)  # a few hundred tags and names, asked for per post and view
+def tag_key(tag: str) -> str:
+    """What tags are matched by, everywhere (a post's own list, tag pages, related posts, URLs):
+    NFC, whitespace runs as one space, case folded. ``'Machine  Learning'`` and
+    ``'machine learning'`` are one tag; ``'café'`` and ``'cafe'`` are two."""
+    return nfc(" ".join(nfc(tag).split()).casefold())
+
+
+def author_key(name: str) -> str:
+    """Who a name is: NFC, whitespace runs as one space, case folded. Names whose keys differ
+    are different authors, however alike their slugs (``'がく'`` and ``'かく'``, ``'Maya Chen'``
+    and ``'Maya Chén'``)."""
+    return tag_key(name)
 
 
 @functools.lru_cache(maxsize=4096)  # a few names, asked for by every card and listing
 def author_slug(name: str) -> str:
-    """``'Maya Chén'`` -> ``'maya-chen'``, ``'李明'`` -> ``'李明'``: the key authors are matched by.
+    """``'Maya Chén'`` -> ``'maya-chen'``, ``'李明'`` -> ``'李明'``: the readable part of an
+    author page's URL, and how a slug asked for in a URL is matched.
 
-    Accents are dropped and case folded; every run of other characters (spaces, punctuation)
-    is one dash. Letters of any script are kept, so no name is reduced to nothing unless it
-    has no letter or digit at all. Two spellings with the same slug are one author.
+    Case is folded; a letter that is a Latin (ASCII) letter with marks loses the marks (é -> e);
+    every other letter is kept whole, marks included (``が`` stays ``が``, ``й`` stays ``й``);
+    every run of other characters (spaces, punctuation) is one dash; at most AUTHOR_SLUG_CHARS
+    characters. Different names can give one slug: the View then adds a suffix to all but
+    one (``index.View.author_slugs``).
     """
-    decomposed = unicodedata.normalize("NFKD", name[: AUTHOR_SLUG_CHARS * 4])
-    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NOT_WORD.sub("-", text.casefold()).strip("-")[:AUTHOR_SLUG_CHARS].strip("-")
+    text = "".join(map(_ascii_letter, nfc(name[: AUTHOR_SLUG_CHARS * 4]).casefold()))
+    return _NOT_WORD.sub("-", text).strip("-")[:AUTHOR_SLUG_CHARS].strip("-")
+
+
+def _ascii_letter(ch: str) -> str:
+    """``ch`` without its marks if that leaves ASCII letters or digits (é -> e, ﬁ -> fi), else ``ch``."""
+    if ch.isascii():
+        return ch
+    plain = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return plain if plain.isascii() and plain.isalnum() else ch
+
+
+def suffixed_slug(slug: str, key: str, digits: int = AUTHOR_SUFFIX_HEX) -> str:
+    """``slug`` made an author's own: ``-`` and the first ``digits`` hex digits of the SHA-256 of
+    their name's key, the whole within AUTHOR_SLUG_CHARS (``'maya-chen-3f9a0c'``). Depends
+    only on the name, never on the order the posts were read in."""
+    suffix = hashlib.sha256(key.encode()).hexdigest()[:digits]
+    return f"{slug[: AUTHOR_SLUG_CHARS - digits - 1].rstrip('-')}-{suffix}".lstrip("-")
 
 
 def normalize_slug(value: str) -> str:
@@ -121,9 +166,9 @@ def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.dat
 
 
 def parse_tags(value: Any, notes: list[str] | None = None) -> tuple[str, ...]:
-    """Tags from a list or a comma-separated string: trimmed, de-duplicated, '/' and '\\'
-    made '-', control characters made spaces. A tag that cannot be a URL path segment
-    ("." or "..") is left out, with a note in ``notes``."""
+    """Tags from a list or a comma-separated string: NFC first, trimmed, de-duplicated by
+    ``tag_key``, '/' and '\\' made '-', control characters made spaces. A tag that cannot be a
+    URL path segment ("." or "..") is left out, with a note in ``notes``."""
     if value is None:
         return ()
     items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
@@ -131,13 +176,13 @@ def parse_tags(value: Any, notes: list[str] | None = None) -> tuple[str, ...]:
     for item in items:
         if item is None or isinstance(item, dict | list):
             continue
-        tag = clean_text(str(item).replace("/", "-").replace("\\", "-"))
+        tag = clean_text(nfc(str(item)).replace("/", "-").replace("\\", "-"))
         if tag in (".", ".."):
             if notes is not None:
                 notes.append(f"tag {tag!r} left out: it cannot be a URL path segment")
             continue
         if tag:
-            tags.setdefault(tag.casefold(), tag)
+            tags.setdefault(tag_key(tag), tag)
     return tuple(tags.values())
 
 
@@ -244,12 +289,12 @@ def parse_slug(override: Any, default: str, source: str) -> str:
 
 def parse_author(value: Any, default: str, notes: list[str]) -> Author:
     if isinstance(value, dict) and not is_blank(value.get("name")):
-        name = clean_text(str(value["name"]))
+        name = clean_text(nfc(str(value["name"])))
         if name:
             return Author(name, image_url(value.get("picture"), "author picture", notes))
     elif isinstance(value, str) and clean_text(value):
-        return Author(clean_text(value))
-    return Author(default)
+        return Author(clean_text(nfc(value)))
+    return Author(clean_text(nfc(default)))
 
 
 def og_image(value: Any) -> str | None:

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from .fields import AUTHOR_SUFFIX_HEX
 from .fields import Author
 from .fields import PostError
 from .fields import SlugError
+from .fields import author_slug
 from .fields import normalize_slug
+from .fields import suffixed_slug
+from .fields import tag_key
 from .posts import Post
 
 logger = logging.getLogger("blogapp.content")
@@ -66,31 +70,59 @@ class View:
 
     @functools.cached_property
     def tags(self) -> dict[str, tuple[str, list[Post]]]:
-        """``{casefolded tag: (display name, posts newest first)}``, most used first."""
+        """``{tag_key(tag): (display name, posts newest first)}``, most used first."""
         found: dict[str, tuple[str, list[Post]]] = {}
         for post in self.posts:
             for tag in post.tags:
-                found.setdefault(tag.casefold(), (tag, []))[1].append(post)
+                found.setdefault(tag_key(tag), (tag, []))[1].append(post)
         return dict(sorted(found.items(), key=lambda item: (-len(item[1][1]), item[0])))
 
     @functools.cached_property
     def authors(self) -> dict[str, tuple[Author, list[Post]]]:
-        """``{author slug: (author, posts newest first)}``, by name (``Author.slug``).
+        """``{author slug: (author, posts newest first)}``, one entry per ``Author.key``.
 
-        Spellings with one slug ("Maya Chen", "maya  chen", "Maya Chén") are one author, shown
-        as the newest post spells the name, with the newest picture any of the posts gives.
-        A name without a letter or digit has no slug and no page.
+        Spellings of one name that differ only in case and spacing ("Maya Chen", "maya  chen")
+        are one author, shown as the newest post spells the name, with the newest picture any
+        of the posts gives. A name without a letter or digit has no slug and no page.
         """
-        found: dict[str, tuple[Author, list[Post]]] = {}
+        by_key: dict[str, list[Post]] = {}
         for post in self.posts:
-            slug = post.author.slug
+            by_key.setdefault(post.author.key, []).append(post)
+        found: dict[str, tuple[Author, list[Post]]] = {}
+        for key, posts in by_key.items():
+            slug = self.author_slugs[key]
             if slug:
-                found.setdefault(slug, (post.author, []))[1].append(post)
-        for slug, (author, posts) in found.items():
-            if author.picture is None:
-                picture = next((p.author.picture for p in posts if p.author.picture), None)
+                author = posts[0].author
+                picture = author.picture or next((p.author.picture for p in posts if p.author.picture), None)
                 found[slug] = (Author(author.name, picture), posts)
         return found
+
+    @functools.cached_property
+    def author_slugs(self) -> dict[str, str]:
+        """``{Author.key: slug}`` of every author shown ("" for a name with no page).
+
+        Authors whose names give one ``author_slug`` (accents: "Maya Chen" and "Maya Chén";
+        punctuation; two long names alike in their first 80 slug characters) stay apart: the
+        one whose first post is oldest keeps the plain slug, the others get a suffix from
+        their name's hash (``suffixed_slug``). Neither depends on the order files are read in;
+        a newer post never takes a slug from an author who had it.
+        """
+        first: dict[str, tuple[float, str, str]] = {}  # key -> (oldest post's time, key, slug)
+        for post in reversed(self.posts):  # oldest first
+            key = post.author.key
+            if key not in first:
+                first[key] = (post.timestamp, key, author_slug(post.author.name))
+        slugs: dict[str, str] = {}
+        taken: set[str] = set()
+        for _, key, base in sorted(first.values()):
+            slug, digits = base, AUTHOR_SUFFIX_HEX
+            while slug in taken:  # a longer suffix, should two suffixes ever be alike
+                slug = suffixed_slug(base, key, digits) if digits <= 64 else ""
+                digits += 2
+            if slug:
+                taken.add(slug)
+            slugs[key] = slug
+        return slugs
 
     @functools.cached_property
     def aliases(self) -> dict[str, Post]:

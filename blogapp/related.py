@@ -12,6 +12,7 @@ for the content version.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import threading
@@ -23,7 +24,9 @@ from flask import Flask
 from flask import current_app
 
 from . import content
+from . import offload
 from . import search
+from .fields import tag_key
 from .posts import Post
 
 #: Related posts shown under a post.
@@ -38,6 +41,10 @@ FIELD_WEIGHTS = (3.0, 2.0, 1.0, 1.0)
 #: common to tell a topic; it is left out, which also bounds the query's work.
 MAX_DOC_SHARE = 0.1
 MIN_COMMON = 25
+#: Most of a post's words (its weightiest) whose posts are counted to choose the query words:
+#: each count is an index lookup (~9 us), and a post may have 200,000 distinct words. Posts
+#: of ordinary length have fewer than this, so for them nothing changes.
+MAX_CANDIDATES = 1000
 
 _WORD = re.compile(r"[^\W_]+")
 #: Posts with a word, counted up to a bound (FTS5 reads a word's whole posting list to count).
@@ -53,6 +60,8 @@ _QUERY = (
 
 def words(text: str) -> list[str]:
     """Words as the index's tokenizer (unicode61, diacritics removed) sees them."""
+    if text.isascii():  # nothing to decompose (most text, and much quicker)
+        return _WORD.findall(text.casefold())
     decomposed = unicodedata.normalize("NFKD", text)
     return _WORD.findall("".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold())
 
@@ -67,14 +76,17 @@ def most_common(total: int) -> int:
     return max(MIN_COMMON, int(total * MAX_DOC_SHARE))
 
 
-def weigh_words(document: Iterable[str]) -> Counter[str]:
+def weigh_words(document: Iterable[str], limit: int = MAX_CANDIDATES) -> Counter[str]:
     """Words of ``document`` (title, tags, excerpt, body) with their weight in it:
-    saturated term frequency by FIELD_WEIGHTS; numbers and ASCII words under 3 letters left out."""
+    saturated term frequency by FIELD_WEIGHTS; numbers and ASCII words under 3 letters left out.
+    Only the ``limit`` weightiest are kept (ties: alphabetical, so the choice never varies)."""
     weights: Counter[str] = Counter()
     for field_weight, text in zip(FIELD_WEIGHTS, document, strict=True):
         for word, count in Counter(words(text)).items():
             if not word.isdigit() and (len(word) >= 3 or not word.isascii()):
                 weights[word] += field_weight * _saturated(count)
+    if len(weights) > limit:
+        weights = Counter(dict(heapq.nsmallest(limit, weights.items(), key=lambda item: (-item[1], item[0]))))
     return weights
 
 
@@ -127,7 +139,10 @@ def text_matches(post: Post, index: search.Index, count: int, doc_counts: dict[s
 
     ``doc_counts`` memoises how many posts have each word (for this index; filled here).
     """
-    weights = weigh_words(index.document(post))
+    document = index.document(post)
+    # A big post's words are weighed in the offload pool (offload.BIG_TEXT_CHARS).
+    big = sum(map(len, document)) > offload.BIG_TEXT_CHARS
+    weights = offload.run(weigh_words, document) if big else weigh_words(document)
     if not weights:
         return {}
     bound = most_common(len(index.posts)) + 1
@@ -158,7 +173,7 @@ def rank(
         by_slug[other.slug] = other
     tags = content.get_tags()
     for tag in post.tags:
-        for other in tags.get(tag.casefold(), ("", []))[1]:
+        for other in tags.get(tag_key(tag), ("", []))[1]:
             scores[other.slug] = scores.get(other.slug, 0.0) + 1.0
             by_slug[other.slug] = other
     chosen = [p for slug, p in by_slug.items() if slug not in skip]

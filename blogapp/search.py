@@ -9,10 +9,15 @@ of plaintext.py: see there).
 
 User input never reaches FTS5's query language: ``fts_query`` keeps its words only and quotes
 each one, so ``AND``, ``NEAR(``, ``title:``, ``*``, ``^`` and unbalanced quotes are searched
-as plain words, never parsed as syntax.
+as plain words, never parsed as syntax. The words are split by FTS5's own tokenizer
+(``query_terms``), so a word said twice, in any case or with or without accents, is searched
+once; only the last word may be a prefix, and only from MIN_PREFIX_CHARS characters.
 
 Ranking: every word in the title first, then in the tags, then in the excerpt, then the rest,
-each group by bm25 weighted title > tags > excerpt > body (see ``_RANKED``).
+each group by bm25 weighted title > tags > excerpt > body (see ``_RANKED``). bm25 costs about
+a microsecond per matching post and word, so a query whose matches times words pass
+RANK_BUDGET (only words that nearly every post has, at thousands of posts) keeps the groups
+but orders each newest first (``_BY_DATE``): the cost of one query stays bounded.
 
 Snippets come from FTS5's ``snippet()`` with private-use sentinel characters around the
 matches; the text is HTML-escaped first and the sentinels become ``<mark>`` afterwards, so
@@ -48,8 +53,16 @@ from .summary import truncate_words
 
 #: Longest query used; the rest is ignored.
 MAX_QUERY_CHARS = 200
-#: Most words a query is searched for (the rest are ignored).
-MAX_TERMS = 24
+#: Most distinct words a query is searched for (the rest are ignored): all must match, so a
+#: few pin a post down, and each costs in every step of a query (bench/search_cost.py).
+MAX_TERMS = 8
+#: Shortest last word matched as the start of longer words (``pyt`` finds "Python"); a shorter
+#: one is matched as a whole word: a one- or two-letter prefix matches most of the vocabulary.
+MIN_PREFIX_CHARS = 3
+#: Most (matching posts x words) ranked by bm25; past it, each group is ordered newest first.
+#: A prefix counts twice (it stands for several words). At 10,000 posts: one whole word that
+#: every post has is ranked by bm25 (~25 ms), two such words or one prefix are not.
+RANK_BUDGET = 10_000
 #: Results per page.
 PER_PAGE = 20
 #: bm25 weights for (title, tags, excerpt, body): a title match counts most.
@@ -61,13 +74,13 @@ SNIPPET_TOKENS = 28
 _BUILD_BATCH = 200
 #: Versions whose ``live`` tables are kept for requests still holding their index.
 _KEPT_VERSIONS = 4
+#: How the index, and queries with it (``_Tokenizer``), split text into words.
+_TOKENIZE = "unicode61 remove_diacritics 2"
 
 # Match markers: private-use characters, removed from indexed text, so they only ever come
 # from snippet()/highlight().
 _OPEN, _CLOSE = MARK_OPEN, MARK_CLOSE
 _ELLIPSIS = "…"
-
-_WORD = re.compile(r"[^\W_]+")
 
 
 def clean_query(raw: str | None) -> str:
@@ -77,23 +90,55 @@ def clean_query(raw: str | None) -> str:
     return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
 
 
-def query_terms(query: str) -> list[str]:
-    """The words of ``query`` (letters and digits), as FTS5's unicode61 tokenizer splits them."""
-    return _WORD.findall(query)[:MAX_TERMS]
+class _Tokenizer:
+    """FTS5's unicode61 tokenizer, as the index uses it, for splitting queries exactly as the
+    posts were split (case and accents folded): one tiny table per process, under a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    def __call__(self, text: str) -> list[str]:
+        with self._lock:
+            if self._db is None:
+                self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+                self._db.execute(f"CREATE VIRTUAL TABLE q USING fts5(text, tokenize='{_TOKENIZE}')")
+                self._db.execute("CREATE VIRTUAL TABLE terms USING fts5vocab(q, instance)")
+            self._db.execute("INSERT INTO q(rowid, text) VALUES (1, ?)", (text,))
+            try:
+                return [term for (term,) in self._db.execute("SELECT term FROM terms ORDER BY offset")]
+            finally:
+                self._db.execute("DELETE FROM q")
+
+
+_tokens = _Tokenizer()
+
+
+def query_terms(query: str) -> tuple[list[str], str | None]:
+    """``(words, prefix)`` of ``query`` as the index's tokenizer sees them (case and accents
+    folded), each once, at most MAX_TERMS in all. ``prefix`` is the last word when it has
+    MIN_PREFIX_CHARS characters or more (then it is not among ``words``), else None."""
+    tokens = _tokens(query[: MAX_QUERY_CHARS * 2])
+    if not tokens:
+        return [], None
+    prefix = tokens[-1] if len(tokens[-1]) >= MIN_PREFIX_CHARS else None
+    words = [token for token in dict.fromkeys(tokens) if token != prefix]
+    return words[: MAX_TERMS - (prefix is not None)], prefix
 
 
 def fts_query(query: str) -> str | None:
-    """Safe FTS5 syntax for a user's query: every word quoted, the last one a prefix.
+    """Safe FTS5 syntax for a user's query: every word quoted, the last one a prefix if long
+    enough (``query_terms``).
 
-    Operators, column filters, quotes and brackets are not syntax here: ``NOT "x`` becomes
-    ``"NOT" "x"*``. None when the query has no words (only punctuation, emoji, spaces).
+    Operators, column filters, quotes and brackets are not syntax here: ``NOT "word`` becomes
+    ``"not" "word"*``. None when the query has no words (only punctuation, spaces).
     """
-    terms = query_terms(query)
-    if not terms:
-        return None
-    quoted = [f'"{term}"' for term in terms]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+    return _match(*query_terms(query))
+
+
+def _match(words: list[str], prefix: str | None) -> str | None:
+    quoted = [f'"{word}"' for word in words] + ([f'"{prefix}"*'] if prefix else [])
+    return " ".join(quoted) or None
 
 
 def marked(text: str) -> Markup:
@@ -135,19 +180,22 @@ class Results:
 
 
 #: Posts with every word in the title first, then in the tags, then in the excerpt, then the
-#: rest; within each, FTS5's bm25 with WEIGHTS. (bm25 alone cannot put titles first: FTS5
-#: multiplies a column's weight into the term frequency before saturating it, so a word
-#: repeated in a body outscores the same word once in a title.)
-_RANKED = f"""
+#: rest; within each, FTS5's bm25 with WEIGHTS (``_RANKED``) or newest first (``_BY_DATE``).
+#: (bm25 alone cannot put titles first: FTS5 multiplies a column's weight into the term
+#: frequency before saturating it, so a word repeated in a body outscores the same word once
+#: in a title.)
+_ORDERED = """
     SELECT rowid FROM doc WHERE doc MATCH ?1 AND +rowid IN (SELECT rowid FROM {{live}})
     ORDER BY rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'title : (' || ?1 || ')') DESC,
              rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'tags : (' || ?1 || ')') DESC,
              rowid IN (SELECT rowid FROM doc WHERE doc MATCH 'excerpt : (' || ?1 || ')') DESC,
-             bm25(doc, {", ".join(map(str, WEIGHTS))}), rowid
+             {order}
     LIMIT ?2 OFFSET ?3"""
+_RANKED = _ORDERED.format(order=f"bm25(doc, {', '.join(map(str, WEIGHTS))}), rowid")
+_BY_DATE = _ORDERED.format(order="(SELECT age FROM {live} WHERE rowid = doc.rowid)")
 _COUNT = "SELECT count(*) FROM doc WHERE doc MATCH ? AND +rowid IN (SELECT rowid FROM {live})"
 _INSERT = "INSERT INTO doc(rowid, title, tags, excerpt, body) VALUES (?, ?, ?, ?, ?)"
-_SCHEMA = "CREATE VIRTUAL TABLE doc USING fts5(title, tags, excerpt, body, tokenize='unicode61 remove_diacritics 2'{})"
+_SCHEMA = f"CREATE VIRTUAL TABLE doc USING fts5(title, tags, excerpt, body, tokenize='{_TOKENIZE}'{{}})"
 
 
 #: How the index gets a post's markdown body (content.body: read from its file).
@@ -201,8 +249,10 @@ class Index:
         #: path (one index lookup per live row); the MATCH finds the rows, then they are filtered.
         self.live = f"live{generation}"
         with self._lock:
-            self._db.execute(f"CREATE TEMP TABLE {self.live}(rowid INTEGER PRIMARY KEY)")
-            self._db.executemany(f"INSERT INTO {self.live} VALUES (?)", ((r,) for r in self.by_rowid))
+            # age: the post's place in the list, newest first (0), for ``_BY_DATE``.
+            self._db.execute(f"CREATE TEMP TABLE {self.live}(rowid INTEGER PRIMARY KEY, age INTEGER)")
+            rows = ((self._rowids[post], age) for age, post in enumerate(self.posts))
+            self._db.executemany(f"INSERT INTO {self.live} VALUES (?, ?)", rows)
             # A request may still hold the index of a version or two before; older ones go.
             if generation >= _KEPT_VERSIONS:
                 self._db.execute(f"DROP TABLE IF EXISTS live{generation - _KEPT_VERSIONS}")
@@ -237,15 +287,21 @@ class Index:
             yield self._db
 
     def search(self, query: str, page: int = 1, per_page: int = PER_PAGE) -> Results:
-        """Ranked hits for ``query`` (cleaned by ``clean_query``); a page past the end has none."""
-        match = fts_query(query)
+        """Ranked hits for ``query`` (cleaned by ``clean_query``); a page past the end has none.
+
+        Ranked by bm25 within each group while matches x words stay within RANK_BUDGET, else
+        newest first within each group.
+        """
+        words, prefix = query_terms(query)
+        match = _match(words, prefix)
         if match is None:
             return Results(query, 0, [], 1, 0)
         page = max(page, 1)
         with self._lock:
             total = self._db.execute(_COUNT.format(live=self.live), (match,)).fetchone()[0]
-            ranked = _RANKED.format(live=self.live)
-            rowids = [rowid for (rowid,) in self._db.execute(ranked, (match, per_page, (page - 1) * per_page))]
+            within = total * (len(words) + 2 * (prefix is not None)) <= RANK_BUDGET
+            ordered = (_RANKED if within else _BY_DATE).format(live=self.live)
+            rowids = [rowid for (rowid,) in self._db.execute(ordered, (match, per_page, (page - 1) * per_page))]
         posts = [self.by_rowid[rowid] for rowid in rowids]
         return Results(query, total, _hits(posts, match, self._body), page, -(-total // per_page))
 

@@ -14,6 +14,7 @@ public files they use (publicwatch.py), which are checked every interval.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import hashlib
 import logging
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import offload
 from .fields import PostError
 from .index import Snapshot
 from .index import View
@@ -188,17 +190,23 @@ class ContentStore:
 
     def summary(self, post: Post) -> Summary:
         """What listings show of ``post`` (excerpt, words, reading time), from its body read
-        once; remembered as long as the Post is (an edited file is a new Post)."""
+        once (in the offload pool when it is big, as ``render``); remembered as long as the Post
+        is (an edited file is a new Post)."""
         found = self._summaries.get(post)
         if found is None:
-            found = self._summaries[post] = summarize(post, self.body(post))
+            body = self.body(post)
+            found = offload.run(summarize, post, body) if len(body) > offload.BIG_TEXT_CHARS else summarize(post, body)
+            self._summaries[post] = found
         return found
 
     def render(self, post: Post, *, for_page: bool = True) -> RenderedBody:
         """The one place a post becomes HTML: its body, read from the file now, rendered
         (and sanitized unless BLOG_TRUST_HTML); ``for_page`` adds heading permalinks, as
-        ``markup.render_body`` says."""
-        return render_body(self.body(post), trust_html=self.trust_html, for_page=for_page)
+        ``markup.render_body`` says. A body over ``offload.BIG_TEXT_CHARS`` is rendered in the
+        offload pool, so the worker's other requests go on meanwhile."""
+        body = self.body(post)
+        render = functools.partial(render_body, trust_html=self.trust_html, for_page=for_page)
+        return offload.run(render, body) if len(body) > offload.BIG_TEXT_CHARS else render(body)
 
     def text(self, post: Post) -> str:
         """``post``'s whole file text as it is now (front matter included)."""

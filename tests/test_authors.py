@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
+from urllib.parse import quote
 
 import feedparser
 import pytest
@@ -13,7 +15,11 @@ from lxml import etree
 
 from blogapp import content
 from blogapp import create_app
+from blogapp.fields import author_key
 from blogapp.fields import author_slug
+from blogapp.fields import parse_tags
+from blogapp.fields import suffixed_slug
+from blogapp.fields import tag_key
 
 from .conftest import SITE_URL
 from .conftest import post_text
@@ -30,10 +36,11 @@ def by(name: str, picture: str | None = None) -> str:
 
 
 def write_authors(write) -> None:
-    """Maya Chen's five posts (two spellings), Grace's two, one by a name of punctuation only."""
+    """Maya Chen's five posts (two spellings: case and spacing), Grace's two, one by a name of
+    punctuation only."""
     for day in range(1, 4):
         write(f"maya-{day}.md", post_text(f"Maya {day}", date=f"2021-01-0{day}", author=by("Maya Chen")))
-    write("maya-4.md", post_text("Maya 4", date="2021-01-04", author=by("maya  chén", "/assets/blog/authors/ada.png")))
+    write("maya-4.md", post_text("Maya 4", date="2021-01-04", author=by("maya  CHEN", "/assets/blog/authors/ada.png")))
     write("maya-5.md", post_text("Maya 5", date="2021-01-05", author=by("Maya Chen")))  # newest
     write("grace-1.md", post_text("Grace 1", date="2020-06-01", author=by("Grace Hopper")))
     write("grace-2.md", post_text("Grace 2", date="2020-06-02", author='"Grace Hopper"'))
@@ -71,6 +78,13 @@ def bylines(page: Page) -> list[str]:
         ("...", ""),
         ("", ""),
         ("a/b\\c", "a-b-c"),
+        # Marks go only where a Latin letter is left; other letters keep theirs (issue 20).
+        ("がく", "がく"),
+        ("かく", "かく"),
+        ("Йога", "йога"),
+        ("ﬁsh Ｆｕｌｌ", "fish-full"),
+        ("Mayа Chen".replace("а", "\u0430"), "mayа-chen".replace("а", "\u0430")),  # a Cyrillic а
+        ("Mayé".replace("é", "e\u0301"), "maye"),  # NFD
     ],
 )
 def test_author_slug(name, slug):
@@ -80,6 +94,89 @@ def test_author_slug(name, slug):
 def test_author_slug_of_a_huge_name_is_bounded():
     assert author_slug("x" * 100_000) == "x" * 80
     assert author_slug("é-" * 100_000).strip("-e") == ""
+
+
+# --- NFC, and names that must stay apart (issue 20, item 11) ---------------------------------
+
+LONG = "Professor " + "Emeritus " * 8  # 82 slug characters before the name that tells them apart
+APART = {
+    # file: (date, name) -- the first of each pair is older, so it keeps the plain slug
+    "ga.md": ("2021-01-01", "がく"),
+    "ka.md": ("2021-02-01", "かく"),
+    "chen.md": ("2021-01-01", "Maya Chen"),
+    "chen-accent.md": ("2021-03-01", "Maya Chén"),
+    "long-1.md": ("2021-01-01", LONG + "Ada Lovelace"),
+    "long-2.md": ("2021-04-01", LONG + "Ada Byron"),
+    "jose-nfc.md": ("2021-01-01", "José Núñez"),
+    "jose-nfd.md": ("2021-05-01", unicodedata.normalize("NFD", "JOSÉ  núñez")),
+}
+
+
+def _apart_slugs(config, posts_dir, names: dict[str, str]) -> dict[str, str]:
+    """``{author name: slug}`` after writing APART under the given file names."""
+    for old in posts_dir.glob("*.md"):
+        old.unlink()
+    for name, (date, author) in APART.items():
+        (posts_dir / names[name]).write_text(post_text(name, date=date, author=by(author)), encoding="utf-8")
+    app = create_app(config)
+    with app.test_request_context():
+        return {author.name: slug for slug, (author, _) in content.get_authors().items()}
+
+
+def test_names_that_differ_by_more_than_case_and_spacing_are_different_authors(config, posts_dir):
+    """Voicing marks were dropped (がく was かく), accents too (Maya Chén was Maya Chen), and a
+    slug's first 80 characters decided who was who: each pair was one author."""
+    slugs = _apart_slugs(config, posts_dir, {name: name for name in APART})
+    long_slug = author_slug(LONG + "Ada Lovelace")
+    assert len(long_slug) == 80 and author_slug(LONG + "Ada Byron") == long_slug
+    assert slugs == {
+        "がく": "がく",
+        "かく": "かく",
+        "Maya Chen": "maya-chen",
+        "Maya Chén": suffixed_slug("maya-chen", author_key("Maya Chén")),
+        LONG.strip() + " Ada Lovelace": long_slug,
+        LONG.strip() + " Ada Byron": suffixed_slug(long_slug, author_key(LONG + "Ada Byron")),
+        "JOSÉ núñez": "jose-nunez",  # NFC and NFD, case and spacing: one author (newest spelling)
+    }
+    assert re.fullmatch(r"maya-chen-[0-9a-f]{6}", slugs["Maya Chén"])
+    assert all(len(slug) <= 80 for slug in slugs.values())
+    client = create_app(config).test_client()
+    for name, slug in slugs.items():
+        page = get(client, f"/authors/{slug}")
+        assert page.texts("h1") == [name]
+        files = sorted(f for f, (_, author) in APART.items() if author_key(author) == author_key(name))
+        assert sorted(card_slugs(page)) == [f[:-3] for f in files]
+        byline = get(client, f"/posts/{files[0][:-3]}").part('<div class="post-byline">', "</time>")
+        assert [a["href"] for a in byline.find_all("a")] == [quote(f"/authors/{slug}")]
+        feed = feedparser.parse(client.get(f"/authors/{slug}/feed.xml").data)
+        assert sorted(e.title for e in feed.entries) == files
+
+
+def test_which_author_gets_the_suffix_does_not_depend_on_file_names(config, posts_dir):
+    """The oldest first post keeps the plain slug; the suffix is the name's hash. Reversing the
+    order the files sort in (and so are read in) changes nothing."""
+    plain = _apart_slugs(config, posts_dir, {name: name for name in APART})
+    reversed_names = {name: f"{i:02d}-{name}" for i, name in enumerate(reversed(APART))}
+    assert _apart_slugs(config, posts_dir, reversed_names) == plain
+
+
+def test_nfc_and_nfd_spellings_of_a_tag_are_one_tag(client, write_post):
+    nfc, nfd = "Café Crème", unicodedata.normalize("NFD", "café  crème")
+    assert nfc != nfd
+    write_post("tag-nfc.md", post_text("Tag NFC", date="2024-05-01", tags=json.dumps([nfc], ensure_ascii=False)))
+    write_post("tag-nfd.md", post_text("Tag NFD", date="2024-05-02", tags=json.dumps([nfd, nfc], ensure_ascii=False)))
+    matching = [name for name, _ in content_tags(client) if tag_key(name) == tag_key(nfc)]
+    assert len(matching) == 1 and unicodedata.is_normalized("NFC", matching[0]), matching
+    for url in (f"/tags/{quote(nfc)}", f"/tags/{quote(nfd)}"):
+        response = client.get(url, follow_redirects=True)
+        assert response.status_code == 200
+        assert sorted(card_slugs(Page(response.data))) == ["tag-nfc", "tag-nfd"], url
+    assert parse_tags([nfd, nfc, "CAFÉ crème"]) == (unicodedata.normalize("NFC", "café crème"),)
+
+
+def content_tags(client) -> list[tuple[str, int]]:
+    with client.application.test_request_context():
+        return [(name, len(posts)) for name, posts in content.get_tags().values()]
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -274,7 +371,7 @@ def test_gunicorn_author_feeds_are_discoverable_and_hold_only_their_posts(server
         assert parsed.feed.title == "AURA Digital Labs: Maya Chen"
         assert parsed.feed.link == f"{SITE_URL}/authors/maya-chen"
         assert [e.title for e in parsed.entries] == ["Maya 5", "Maya 4", "Maya 3", "Maya 2", "Maya 1"]
-        assert {e.author for e in parsed.entries} == {"Maya Chen", "maya chén"}
+        assert {e.author for e in parsed.entries} == {"Maya Chen", "maya CHEN"}
     feed = json.loads(server.get("/authors/grace-hopper/feed.json")[1])
     assert feed["feed_url"] == f"{SITE_URL}/authors/grace-hopper/feed.json"
     assert feed["home_page_url"] == f"{SITE_URL}/authors/grace-hopper"

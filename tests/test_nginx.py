@@ -7,10 +7,12 @@ Needs the ``nginx`` binary (Debian package ``nginx``): skipped without it, faile
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -164,3 +166,39 @@ def test_the_documented_envsubst_command_renders_the_same(tmp_path):
     ).stdout
     assert rendered == render_nginx_site(**values)
     assert "$http_host" in rendered and "$blog_asset" in rendered  # nginx's variables survive
+
+
+def _search_statuses(nginx, count: int, source: str = "127.0.0.1", start: int = 0) -> list[int]:
+    """Statuses of ``count`` different searches sent one after the other from ``source``."""
+    statuses = []
+    for i in range(start, start + count):
+        conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30, source_address=(source, 0))
+        try:
+            conn.request("GET", f"/search?q=word{i}", headers={"Host": HOST})
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+        finally:
+            conn.close()
+    return statuses
+
+
+def test_search_is_rate_limited_per_client_and_in_all(stack):
+    """/search is never cached, so nginx limits it (issue 20, item 5): 2 a second per client
+    address with a burst of 10, 20 a second for everyone with a burst of 40; past it, 429
+    from nginx itself. Other pages are not limited."""
+    gunicorn, nginx = stack
+    statuses = _search_statuses(nginx, 25)
+    assert set(statuses) <= {200, 429}
+    assert statuses[:10] == [200] * 10  # the burst is answered
+    assert statuses.count(429) >= 10, statuses  # 25 in well under the 7 s they would need
+    for _ in range(5):
+        assert nginx.request("/posts/hello-world", {"Host": HOST}).status == 200
+    assert gunicorn.get("/healthz")[0] == 200
+    # Other addresses (127.0.0.2-11: loopback) each have a budget, but not past the total's.
+    started = time.monotonic()
+    others = [s for n in range(2, 12) for s in _search_statuses(nginx, 12, f"127.0.0.{n}", start=100 * n)]
+    took = time.monotonic() - started
+    assert set(others) <= {200, 429}
+    # Each address alone would get 11 or more: 110. The total allows 40 + 20 a second.
+    assert others.count(200) <= 41 + 20 * took < 10 * 11, (others.count(200), took)

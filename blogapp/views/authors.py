@@ -41,13 +41,14 @@ def author(slug: str, page: int = 1) -> Response:
     if found is None:
         abort(404, f"No author {slug!r}.")
     person, posts = found
-    to_canonical(slug=person.slug)
+    slug = content.author_slug_of(person)
+    to_canonical(slug=slug)
     per_page = current_app.config["BLOG_POSTS_PER_PAGE"]
     pages = max(1, math.ceil(len(posts) / per_page))
     if page < 1 or page > pages:
         abort(404, f"There is no page {page}.")
     chunk = posts[(page - 1) * per_page : page * per_page]
-    canonical = absolute_url("authors.author", slug=person.slug, **({"page": page} if page > 1 else {}))
+    canonical = absolute_url("authors.author", slug=slug, **({"page": page} if page > 1 else {}))
     return html_page(
         "pages/author.html",
         author=person,
@@ -58,8 +59,9 @@ def author(slug: str, page: int = 1) -> Response:
         texts=post_texts(chunk),
         page=page,
         pages=pages,
-        prev_url=_page_url(person.slug, page - 1) if page > 1 else None,
-        next_url=_page_url(person.slug, page + 1) if page < pages else None,
+        slug=slug,
+        prev_url=_page_url(slug, page - 1) if page > 1 else None,
+        next_url=_page_url(slug, page + 1) if page < pages else None,
         canonical=canonical,
         json_ld=json_for_script(_profile_page(person, canonical)),
     )

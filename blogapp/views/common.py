@@ -127,10 +127,11 @@ def author_json_ld(author: Author) -> dict[str, Any]:
     The site writing as itself (the author's name is BLOG_TITLE, matched as names are) is an
     Organization instead.
     """
-    is_site = bool(author.slug) and author.slug == author_slug(current_app.config["BLOG_TITLE"])
+    slug = content.author_slug_of(author)
+    is_site = bool(slug) and author_slug(author.name) == author_slug(current_app.config["BLOG_TITLE"])
     data: dict[str, Any] = {"@type": "Organization" if is_site else "Person", "name": author.name}
-    if author.slug:
-        data["url"] = absolute_url("authors.author", slug=author.slug)
+    if slug:
+        data["url"] = absolute_url("authors.author", slug=slug)
     if author.picture and publicfiles.exists(author.picture):
         data["image"] = absolute_path(author.picture)
     return data

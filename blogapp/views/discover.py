@@ -23,8 +23,10 @@ from .common import html_page
 
 bp = Blueprint("discover", __name__)
 
-#: Highest ``page`` a search answers (beyond it: 404, before SQLite sees the number).
-MAX_SEARCH_PAGE = 10_000
+#: Highest ``page`` a search answers: the first 1,000 results (beyond: 404, before the index
+#: is asked). Nobody reads further, and each page is a new URL that a crawler or a script
+#: could make a worker render.
+MAX_SEARCH_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def search() -> Response:
     if page < 1 or page > MAX_SEARCH_PAGE:
         abort(404, f"There is no page {page}.")
     results = fts.search(query, page) if query else None
-    pages = results.pages if results else 0
+    pages = min(results.pages, MAX_SEARCH_PAGE) if results else 0
     if page > max(1, pages):
         abort(404, f"There is no page {page}.")
     return html_page(
@@ -102,6 +104,7 @@ def search() -> Response:
         prev_url=_search_url(query, page - 1) if page > 1 else None,
         next_url=_search_url(query, page + 1) if page < pages else None,
         max_query=fts.MAX_QUERY_CHARS,
+        max_shown=MAX_SEARCH_PAGE * fts.PER_PAGE,
         canonical=absolute_url("discover.search", **_search_args(query, page)),
     )
 

@@ -77,8 +77,9 @@ def _scope(tag: str | None, slug: str | None) -> Scope:
         by = content.get_author(slug)
         if by is None:
             abort(404, f"No author {slug!r}.")
-        to_canonical(slug=by[0].slug)
-        return Scope("author", by[0].name, {"slug": by[0].slug}, by[1][:limit])
+        slug = content.author_slug_of(by[0])
+        to_canonical(slug=slug)
+        return Scope("author", by[0].name, {"slug": slug}, by[1][:limit])
     return Scope("site", None, {}, content.get_posts()[:limit])
 
 
