@@ -13,8 +13,10 @@ from flask import Flask
 from PIL import Image
 
 from blogapp import create_app
+from blogapp import imagecache
 from blogapp import images
 from blogapp import pictures
+from blogapp.config import ROOT
 from blogapp.config import ConfigError
 from blogapp.imagecache import VariantStore
 
@@ -191,6 +193,96 @@ def test_variant_larger_than_the_store_is_not_kept(tmp_path: Path):
 def test_cache_folder_inside_public_folder_is_refused(config: dict, public_dir: Path):
     with pytest.raises(ConfigError, match="BLOG_IMAGE_CACHE_DIR"):
         create_app({**config, "BLOG_IMAGE_CACHE_DIR": str(public_dir / "variants")})
+
+
+# -- the store never deletes what it did not write (issue 20, item 1) ----------------------
+
+
+def bystanders(folder: Path) -> dict[str, bytes]:
+    """A user's files in ``folder``, old enough to be evicted first if they were counted."""
+    files = {
+        "thesis.docx": b"PK chapter one" * 5000,
+        ".tmp-draft.txt": b"half a thought",
+        "readme.txt": b"mine",
+        "0123456789abcdef-720.avif.bak": b"named almost like a variant",
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        os.utime(folder / name, (1000, 1000))  # older than any variant, and than STALE_TEMP
+    return files
+
+
+def assert_survive(folder: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        assert (folder / name).read_bytes() == data, name
+
+
+def test_store_in_a_folder_of_user_files_deletes_none_of_them(tmp_path: Path):
+    folder = tmp_path / "documents"
+    files = bystanders(folder)
+    store = VariantStore(folder, max_bytes=400_000)
+    blob = webp_bytes(300)
+    assert store.get_or_make("00000000000000ab-300.webp", lambda: blob) == blob  # made in memory
+    assert store.evict() == 0 and store.usage() == (0, [])
+    assert "holds files the blog did not make" in (store.problem or "")
+    assert_survive(folder, files)
+    assert sorted(os.listdir(folder)) == sorted(files)  # nothing written either
+
+
+def test_store_evicts_only_variants_when_user_files_join_its_folder(tmp_path: Path):
+    folder = tmp_path / "c"
+    store = VariantStore(folder, max_bytes=1)
+    store.get_or_make("00000000000000ab-300.webp", lambda: webp_bytes(300))  # makes the folder
+    assert (folder / imagecache.MARKER).is_file()
+    files = bystanders(folder)  # then someone saves files there
+    store.max_bytes = len(webp_bytes(300, 2)) + 10
+    for seed in range(3):
+        store.get_or_make(f"{seed:016x}-300.webp", lambda s=seed: webp_bytes(300, s))
+    assert_survive(folder, files)
+    assert store.usage()[0] <= store.max_bytes
+    assert [e[2] for e in store.usage()[1]] == [f"{2:016x}-300.webp"]
+
+
+def test_store_adopts_a_folder_holding_only_its_own_files(tmp_path: Path):
+    folder = tmp_path / "c"
+    (folder / ".locks").mkdir(parents=True)
+    (folder / "00000000000000ab-300.webp").write_bytes(webp_bytes(300))  # written before the marker existed
+    store = VariantStore(folder, max_bytes=10**7)
+    assert store.lookup("00000000000000ab-300.webp")
+    assert store.claim() and (folder / imagecache.MARKER).is_file()
+
+
+def test_cache_folder_holding_user_files_is_refused_at_start_up(config: dict, tmp_path: Path):
+    folder = tmp_path / "home"
+    files = bystanders(folder)
+    with pytest.raises(ConfigError, match=r"holds files the blog did not make.*\.blog-image-cache"):
+        create_app({**config, "BLOG_IMAGE_CACHE_DIR": str(folder)})
+    assert_survive(folder, files)
+
+
+@pytest.mark.parametrize("where", ["posts", "inside posts", "public", "holds public", "templates", "static", "root"])
+def test_cache_folder_among_the_blogs_own_files_is_refused(
+    config: dict, posts_dir: Path, public_dir: Path, photo_post: Path, where: str
+):
+    folder = {
+        "posts": posts_dir,
+        "inside posts": posts_dir / "cache",
+        "public": public_dir,
+        "holds public": public_dir.parent,
+        "templates": ROOT / "templates" / "images",
+        "static": ROOT / "static",
+        "root": ROOT,
+    }[where]
+    posts_before = sorted(p.name for p in posts_dir.iterdir())
+    with pytest.raises(ConfigError, match="BLOG_IMAGE_CACHE_DIR"):
+        app = create_app({**config, "BLOG_IMAGE_CACHE_DIR": str(folder), "BLOG_IMAGE_CACHE_BYTES": 20_000})
+        if folder.is_relative_to(posts_dir.parent):  # never try it on the repository's own files
+            client = app.test_client()
+            for url in variant_urls(client.get("/posts/photo").get_data(as_text=True))[:3]:
+                fetch(client, url)  # the old code: a variant request evicted whatever was there
+    assert sorted(p.name for p in posts_dir.iterdir()) == posts_before
+    assert (ROOT / "README.md").is_file() and (ROOT / "templates" / "base.html").is_file()
 
 
 # -- pages and the route -----------------------------------------------------------------
