@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from blogapp.imagecache import VariantStore
 from .conftest import post_text
 from .imagefiles import bomb_png
 from .imagefiles import exif_with_gps
+from .imagefiles import flat_png
 from .imagefiles import halves
 from .imagefiles import photo
 from .imagefiles import save
@@ -379,17 +382,77 @@ def test_variant_route_headers_and_refusals(app: Flask, client, photo_post: Path
     ):
         assert client.get(bad).status_code == 404, bad
     assert sorted(os.listdir(store)) == before  # nothing made for refused requests
-    moved = client.get(f"{stem}/{'0' * 16}-720.avif")
-    assert moved.status_code == 302 and moved.headers["Location"].endswith(url)
+    wrong = client.get(f"{stem}/{'0' * 16}-720.avif")
+    assert wrong.status_code == 404 and version not in wrong.get_data(as_text=True)  # no redirect to the digest
     assert sorted(p.relative_to(public_dir) for p in public_dir.rglob("*")) == public_before
 
 
-def test_changed_source_changes_the_urls(app: Flask, client, photo_post: Path):
+def test_changed_source_changes_the_urls_and_a_former_digest_redirects(app: Flask, client, photo_post: Path):
     old = variant_urls(client.get("/").get_data(as_text=True))
     save(photo(2000, 1050, 7), photo_post, "JPEG", quality=80)
     new = variant_urls(client.get("/").get_data(as_text=True))
     changed = [u for u in new if "/big/cover.jpg/" in u]
     assert changed and not set(changed) & set(old)
+    stale = next(u for u in old if "/big/cover.jpg/" in u and u.endswith("-720.avif"))
+    moved = client.get(stale)  # an old cached page's URL: sent on to the file's current one
+    assert moved.status_code == 302 and moved.headers["Location"] in changed
+
+
+# -- only linked sources, decoding bounded in bytes (issue 20, item 7) ------------------------
+
+
+def test_only_images_a_visible_post_uses_get_variants(app: Flask, client, public_dir: Path, write_post):
+    for name in ("unlinked.jpg", "draft-cover.jpg", "later.jpg"):
+        save(photo(1600, 900), public_dir / "assets" / name, "JPEG", quality=90)
+    draft = post_text("Draft", NEWEST, "Body.", coverImage="/assets/draft-cover.jpg")
+    write_post("secret.md", draft.replace("---\n", "---\ndraft: true\n", 1))
+    os.symlink(public_dir / "assets" / "later.jpg", public_dir / "assets" / "alias.jpg")
+    store = app.extensions["blog_images"].folder
+
+    def url(name: str) -> str:
+        return f"/_img/assets/{name}/{images.probe(str(public_dir / 'assets' / name)).version}-720.avif"
+
+    for name in ("unlinked.jpg", "draft-cover.jpg", "later.jpg"):
+        assert client.get(url(name)).status_code == 404, name
+        assert client.get(url(name).replace("-720.avif", "-1200.jpg")).status_code == 404, name
+    assert not store.exists() or not [p for p in store.iterdir() if not p.name.startswith(".")]
+    write_post("later.md", post_text("Later", NEWEST, "![a](/assets/alias.jpg)"))  # through a symlink
+    html = client.get("/posts/later").get_data(as_text=True)
+    assert url("later.jpg") in html
+    assert fetch(client, url("later.jpg")).status_code == 200
+    assert client.get(url("unlinked.jpg")).status_code == 404
+
+
+def test_16_bit_grey_png_decodes_within_the_byte_budget(tmp_path: Path):
+    """6,324 x 6,324 16-bit grey (40 MP, 91 KB): 80 MB decoded; the old pipeline converted it
+    through 32-bit copies and took ~460 MB. Measured in a fresh process (peak RSS)."""
+    source = tmp_path / "grey16.png"
+    source.write_bytes(flat_png(6324, 6324, depth=16, colour=0))
+    assert images.probe(str(source)).resizable  # within MAX_DECODE_BYTES: made, not refused
+    script = (
+        "import resource, sys; from blogapp import images\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "data = images.make_variant(sys.argv[1], 1920, 'webp')\n"
+        "print(len(data), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(source)], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert int(out[0]) > 0
+    grew = int(out[1])
+    assert grew <= 144 * 2**20, f"{grew / 2**20:.0f} MiB"  # MAX_DECODE_BYTES (128 MiB) and a little
+
+
+def test_source_over_the_decode_budget_is_served_as_it_is(client, public_dir: Path, write_post):
+    # 4,500 x 4,500 RGBA: 20 MP, under the pixel limit, but 8 bytes a pixel to shrink.
+    (public_dir / "assets" / "huge.png").write_bytes(flat_png(4500, 4500, depth=8, colour=6))
+    write_post("huge.md", post_text("Huge", NEWEST, "Body.", coverImage="/assets/huge.png"))
+    found = images.probe(str(public_dir / "assets" / "huge.png"))
+    assert found is not None and not found.resizable
+    html = client.get("/posts/huge").get_data(as_text=True)
+    assert "/_img/assets/huge.png/" not in html and 'src="/assets/huge.png"' in html
+    with pytest.raises(images.VariantError, match="MAX_DECODE_BYTES"):
+        images.make_variant(str(public_dir / "assets" / "huge.png"), 720, "webp")
 
 
 def test_unusable_cache_folder_still_serves_variants(config: dict, photo_post: Path, tmp_path: Path):

@@ -1,14 +1,20 @@
 """Image variants at ``/_img/<source>/<digest>-<width>.<fmt>``: made once, then sent from disk.
 
-Only variants the pages link exist (images.Source.allows); any other width or format is a
-404, so nobody can fill the store by asking. A variant is made off the event loop
-(offload.run) and stored in the VariantStore; a source that cannot be decoded sends the
-reader to the original file instead of an error.
+Only variants the pages link exist: the source must be a file that a visible post uses
+(ContentStore.linked_files: covers, share images, authors' pictures, body images) and the width
+and format ones its pages offer (images.Source.allows); anything else is a 404, so nobody can
+fill the store, or spend a worker's CPU, by asking. A digest that is not the file's is a 404 too,
+unless it was the file's earlier in this worker (a cached page may still link it): that one gets
+a 302 to the current URL.
+
+A variant is made off the event loop (offload.run) and stored in the VariantStore; a source
+that cannot be decoded sends the reader to the original file instead of an error.
 """
 
 from __future__ import annotations
 
 import logging
+import posixpath
 import re
 
 from flask import Blueprint
@@ -19,6 +25,7 @@ from flask import request
 from flask import send_file
 from werkzeug.wrappers import Response
 
+from .. import content
 from .. import images
 from .. import offload
 from .. import pictures
@@ -38,6 +45,10 @@ _FAILED_MAX = 1024
 _LOGGED: set[str] = set()
 
 
+#: (linked paths, the real files they name): worked out again when the linked set changes.
+_RESOLVED: tuple[frozenset[str], frozenset[str]] | None = None
+
+
 @bp.route(pictures.PREFIX + "<path:source>/<name>")
 def variant(source: str, name: str) -> Response:
     """One variant of the public file ``source``; 404 for any the pages would not link."""
@@ -47,9 +58,12 @@ def variant(source: str, name: str) -> Response:
     version, width, fmt = match[1], int(match[2]), match[3]
     real = publicfiles.resolve_inside(current_app.config["BLOG_PUBLIC_DIR"], source)
     found = images.probe(real) if real else None
-    if found is None or not found.allows(width, fmt):
+    if found is None or real is None or not found.allows(width, fmt) or not _is_linked(source, real):
         abort(404)
-    if found.version != version:  # the file changed since the page was made: the new one
+    if found.version != version:
+        if not images.was_version(real, version):
+            abort(404)  # a made-up digest: nothing to say about the file's
+        # The file changed since a page linking it was made: the new one.
         response = redirect(request.script_root + pictures.variant_path(source, found, width, fmt), 302)
         response.cache_control.max_age = 60
         return response
@@ -59,7 +73,8 @@ def variant(source: str, name: str) -> Response:
     try:
         made = offload.run(store.get_or_make, f"{version}-{width}.{fmt}", lambda: images.make_variant(real, width, fmt))
     except images.VariantError as exc:
-        logger.warning("%s: cannot make image variants (%s); serving the original", real, exc)
+        if version not in _FAILED:
+            logger.warning("%s: cannot make image variants (%s); serving the original", real, exc)
         if len(_FAILED) >= _FAILED_MAX:
             _FAILED.clear()
         _FAILED[version] = str(exc)
@@ -68,11 +83,31 @@ def variant(source: str, name: str) -> Response:
         _LOGGED.add(store.problem)
         logger.warning("image cache folder unusable, variants made in memory: %s", store.problem)
     if isinstance(made, bytes):
-        response = Response(made, mimetype=images.MIME[fmt])
-        response.cache_control.public = True
-        response.cache_control.max_age = YEAR
-    else:
-        response = send_file(made, mimetype=images.MIME[fmt], conditional=True, max_age=YEAR)
+        return _from_memory(made, fmt)
+    response = send_file(made, mimetype=images.MIME[fmt], conditional=True, max_age=YEAR)
+    response.cache_control.immutable = True
+    return response
+
+
+def _is_linked(source: str, real: str) -> bool:
+    """True when a visible post uses the public file ``source`` (which is ``real``), by that
+    path or by another naming the same file (a symlink)."""
+    global _RESOLVED
+    linked = content.get_store().linked_files()
+    if posixpath.normpath("/" + source).lstrip("/") in linked:
+        return True
+    resolved = _RESOLVED
+    if resolved is None or resolved[0] is not linked:
+        root = current_app.config["BLOG_PUBLIC_DIR"]
+        reals = (publicfiles.resolve_inside(root, ref) for ref in linked)
+        _RESOLVED = resolved = (linked, frozenset(r for r in reals if r))
+    return real in resolved[1]
+
+
+def _from_memory(data: bytes, fmt: str) -> Response:
+    response = Response(data, mimetype=images.MIME[fmt])
+    response.cache_control.public = True
+    response.cache_control.max_age = YEAR
     response.cache_control.immutable = True
     return response
 
