@@ -257,9 +257,14 @@ def _read_at(fh: object, offset: int, count: int) -> bytes:
     return fh.read(count)  # type: ignore[attr-defined]
 
 
+#: Temporary files of the store before it had a marker (``.tmp-`` and 8 random letters):
+#: a folder holding them may be adopted, but they are never deleted.
+_OLD_TEMP_NAME = re.compile(r"\.tmp-[a-z0-9_]{8}")
+
+
 def _is_own(name: str) -> bool:
-    """True for a name the store itself writes in its folder."""
-    return name in (MARKER, _LOCKS) or bool(VARIANT_NAME.fullmatch(name) or _TEMP_NAME.fullmatch(name))
+    """True for a name the store itself writes (or wrote) in its folder."""
+    return name in (MARKER, _LOCKS) or any(p.fullmatch(name) for p in (VARIANT_NAME, _TEMP_NAME, _OLD_TEMP_NAME))
 
 
 def _unlink(path: Path) -> None:

@@ -239,9 +239,11 @@ def test_store_evicts_only_variants_when_user_files_join_its_folder(tmp_path: Pa
     store.get_or_make("00000000000000ab-300.webp", lambda: webp_bytes(300))  # makes the folder
     assert (folder / imagecache.MARKER).is_file()
     files = bystanders(folder)  # then someone saves files there
-    store.max_bytes = len(webp_bytes(300, 2)) + 10
-    for seed in range(3):
-        store.get_or_make(f"{seed:016x}-300.webp", lambda s=seed: webp_bytes(300, s))
+    blobs = [webp_bytes(300, seed) for seed in range(3)]
+    store.max_bytes = max(map(len, blobs)) + 10  # room for one
+    for seed, blob in enumerate(blobs):
+        store.get_or_make(f"{seed:016x}-300.webp", lambda b=blob: b)
+        os.utime(folder / f"{seed:016x}-300.webp", (2000 + seed, 2000 + seed))  # newer than the bystanders
     assert_survive(folder, files)
     assert store.usage()[0] <= store.max_bytes
     assert [e[2] for e in store.usage()[1]] == [f"{2:016x}-300.webp"]
@@ -251,6 +253,7 @@ def test_store_adopts_a_folder_holding_only_its_own_files(tmp_path: Path):
     folder = tmp_path / "c"
     (folder / ".locks").mkdir(parents=True)
     (folder / "00000000000000ab-300.webp").write_bytes(webp_bytes(300))  # written before the marker existed
+    (folder / ".tmp-k2j3h4_x").write_bytes(b"left by a killed worker, before the marker")
     store = VariantStore(folder, max_bytes=10**7)
     assert store.lookup("00000000000000ab-300.webp")
     assert store.claim() and (folder / imagecache.MARKER).is_file()
