@@ -426,6 +426,19 @@ def test_only_images_a_visible_post_uses_get_variants(app: Flask, client, public
     assert client.get(url("unlinked.jpg")).status_code == 404
 
 
+def test_a_page_links_no_variant_that_answers_404(client, public_dir: Path, write_post):
+    # publicwatch.references keeps at most MAX_REFS_PER_POST paths a post: past them, a page
+    # shows the plain file rather than variants the route would refuse.
+    small = photo(500, 300)
+    for i in range(105):
+        save(small, public_dir / "many" / f"{i:03}.png", "PNG")
+    write_post("many.md", post_text("Many", NEWEST, "\n\n".join(f"![{i}](/many/{i:03}.png)" for i in range(105))))
+    html = client.get("/posts/many").get_data(as_text=True)
+    assert "/_img/many/000.png/" in html and '<img src="/many/104.png"' in html
+    for url in variant_urls(html)[-8:]:
+        assert fetch(client, url).status_code == 200, url
+
+
 def test_16_bit_grey_png_decodes_within_the_byte_budget(tmp_path: Path):
     """6,324 x 6,324 16-bit grey (40 MP, 91 KB): 80 MB decoded; the old pipeline converted it
     through 32-bit copies and took ~460 MB. Measured in a fresh process (peak RSS)."""

@@ -1,7 +1,7 @@
 """Image variants at ``/_img/<source>/<digest>-<width>.<fmt>``: made once, then sent from disk.
 
 Only variants the pages link exist: the source must be a file that a visible post uses
-(ContentStore.linked_files: covers, share images, authors' pictures, body images) and the width
+(pictures.is_linked: covers, share images, authors' pictures, body images) and the width
 and format ones its pages offer (images.Source.allows); anything else is a 404, so nobody can
 fill the store, or spend a worker's CPU, by asking. A digest that is not the file's is a 404 too,
 unless it was the file's earlier in this worker (a cached page may still link it): that one gets
@@ -18,7 +18,6 @@ original. A source that cannot be decoded also sends the reader to the original 
 from __future__ import annotations
 
 import logging
-import posixpath
 import re
 import threading
 from collections import OrderedDict
@@ -31,7 +30,6 @@ from flask import request
 from flask import send_file
 from werkzeug.wrappers import Response
 
-from .. import content
 from .. import encodes
 from .. import images
 from .. import offload
@@ -93,8 +91,6 @@ class _Memory:
 
 
 _MEMORY = _Memory(MEMORY_BYTES)
-#: (linked paths, the real files they name): worked out again when the linked set changes.
-_RESOLVED: tuple[frozenset[str], frozenset[str]] | None = None
 
 
 @bp.route(pictures.PREFIX + "<path:source>/<name>")
@@ -106,7 +102,7 @@ def variant(source: str, name: str) -> Response:
     version, width, fmt = match[1], int(match[2]), match[3]
     real = publicfiles.resolve_inside(current_app.config["BLOG_PUBLIC_DIR"], source)
     found = images.probe(real) if real else None
-    if found is None or real is None or not found.allows(width, fmt) or not _is_linked(source, real):
+    if found is None or real is None or not found.allows(width, fmt) or not pictures.is_linked(source, real):
         abort(404)
     if found.version != version:
         if not images.was_version(real, version):
@@ -148,21 +144,6 @@ def variant(source: str, name: str) -> Response:
     response = send_file(made, mimetype=images.MIME[fmt], conditional=True, max_age=YEAR)
     response.cache_control.immutable = True
     return response
-
-
-def _is_linked(source: str, real: str) -> bool:
-    """True when a visible post uses the public file ``source`` (which is ``real``), by that
-    path or by another naming the same file (a symlink)."""
-    global _RESOLVED
-    linked = content.get_store().linked_files()
-    if posixpath.normpath("/" + source).lstrip("/") in linked:
-        return True
-    resolved = _RESOLVED
-    if resolved is None or resolved[0] is not linked:
-        root = current_app.config["BLOG_PUBLIC_DIR"]
-        reals = (publicfiles.resolve_inside(root, ref) for ref in linked)
-        _RESOLVED = resolved = (linked, frozenset(r for r in reals if r))
-    return real in resolved[1]
 
 
 def _from_memory(data: bytes, fmt: str) -> Response:
