@@ -148,11 +148,12 @@ def _probe(path: str, size: int) -> Source | None:
             fmt = image.format
             animated = getattr(image, "n_frames", 1) > 1
             alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
-            # The widest variant this source can have: a JPEG is decoded at the scale for it.
-            widest = min(width, max(LADDER[-1], OG_WIDTH))
-            decoded = decode_bytes(image.mode, width, height, fmt == "JPEG" and widest / width)
+            stored = image.size
             if fmt in ("JPEG", "MPO", "WEBP", "TIFF", "AVIF") and image.getexif().get(0x0112) in (5, 6, 7, 8):
                 width, height = height, width
+            # A JPEG is decoded at the DCT scale for its widest variant (make_variant's draft()).
+            widest = min(width, max(LADDER[-1], OG_WIDTH))
+            decoded = decode_bytes(image.mode, *stored, fmt == "JPEG" and widest / width)
     except Exception:  # not an image, truncated header, DecompressionBombError ...
         return None
     if width <= 0 or height <= 0:

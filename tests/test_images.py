@@ -459,6 +459,17 @@ def test_16_bit_grey_png_decodes_within_the_byte_budget(tmp_path: Path):
     assert grew <= 144 * 2**20, f"{grew / 2**20:.0f} MiB"  # MAX_DECODE_BYTES (128 MiB) and a little
 
 
+def test_decode_bytes_counts_bit_depth_copies_and_the_jpeg_draft_scale():
+    assert images.decode_bytes("I;16", 6324, 6324) == 6324 * 6324 * 2
+    assert images.decode_bytes("L", 100, 100) == 10_000
+    assert images.decode_bytes("RGB", 100, 100) == 40_000  # Pillow keeps 4 bytes a pixel
+    assert images.decode_bytes("RGBA", 100, 100) == 80_000  # and a premultiplied copy to shrink
+    assert images.decode_bytes("P", 100, 100) == 50_000  # and an RGB(A) copy
+    # A 40 MP JPEG for a 1920-px variant decodes at 1/4 (2,000 px, still at least 1,920).
+    assert images.decode_bytes("RGB", 8000, 5000, 1920 / 8000) == 2000 * 1250 * 4
+    assert images.decode_bytes("RGB", 8000, 5000, 1 / 100) == 1000 * 625 * 4  # 1/8 at most
+
+
 def test_source_over_the_decode_budget_is_served_as_it_is(client, public_dir: Path, write_post):
     # 4,500 x 4,500 RGBA: 20 MP, under the pixel limit, but 8 bytes a pixel to shrink.
     (public_dir / "assets" / "huge.png").write_bytes(flat_png(4500, 4500, depth=8, colour=6))
