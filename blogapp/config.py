@@ -130,13 +130,30 @@ def check_config(config: dict[str, Any]) -> None:
     config["BLOG_PUBLIC_DIR"] = resolve_dir(config["BLOG_PUBLIC_DIR"])
     config["BLOG_GONE_FILE"] = resolve_dir(config["BLOG_GONE_FILE"])
     config["BLOG_STATE_DIR"] = resolve_dir(config["BLOG_STATE_DIR"])
-    images_dir = config["BLOG_IMAGE_CACHE_DIR"] = resolve_dir(config["BLOG_IMAGE_CACHE_DIR"])
-    if images_dir == config["BLOG_PUBLIC_DIR"] or config["BLOG_PUBLIC_DIR"] in images_dir.parents:
-        raise ConfigError(f"BLOG_IMAGE_CACHE_DIR must be outside BLOG_PUBLIC_DIR: {images_dir}")
+    config["BLOG_IMAGE_CACHE_DIR"] = _check_image_cache_dir(config)
     if config["BLOG_WATCH"] not in ("auto", "poll"):
         raise ConfigError(f"BLOG_WATCH must be auto or poll, got {config['BLOG_WATCH']!r}")
     if not config.get("CACHE_TYPE"):
         raise ConfigError("CACHE_TYPE must be set (SimpleCache, RedisCache, NullCache, ...)")
+
+
+def _check_image_cache_dir(config: dict[str, Any]) -> Path:
+    """BLOG_IMAGE_CACHE_DIR resolved, refused when it is, holds or lies inside a folder of the
+    blog's own files (its store deletes files, see imagecache.py), or is or holds the project."""
+    folder = resolve_dir(config["BLOG_IMAGE_CACHE_DIR"])
+    guarded = {
+        "BLOG_POSTS_DIR": config["BLOG_POSTS_DIR"],
+        "BLOG_PUBLIC_DIR": config["BLOG_PUBLIC_DIR"],
+        "the templates folder": ROOT / "templates",
+        "the static folder": ROOT / "static",
+    }
+    for name, other in guarded.items():
+        other = Path(other).resolve()
+        if folder == other or folder.is_relative_to(other) or other.is_relative_to(folder):
+            raise ConfigError(f"BLOG_IMAGE_CACHE_DIR must be apart from {name} ({other}): {folder}")
+    if ROOT.is_relative_to(folder):
+        raise ConfigError(f"BLOG_IMAGE_CACHE_DIR must not be or hold the project folder ({ROOT}): {folder}")
+    return folder
 
 
 def _check_site_url(url: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -43,6 +44,15 @@ AVIF_SPEED = 8
 #: hundreds of megabytes), and so is any file bigger than MAX_SOURCE_BYTES.
 MAX_SOURCE_PIXELS = 40_000_000
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
+#: Most bytes one decode may hold: the source's pixels as decoded (a JPEG at the DCT scale
+#: ``draft`` picks) times the bytes Pillow keeps per pixel of its mode (2 for 16-bit grey, 4
+#: for RGB, RGBA, CMYK, 32-bit), plus the copy a palette, 1-bit or alpha source takes. A source
+#: over it is served as it is: pixels alone do not bound memory (a 40 MP 16-bit grey PNG of
+#: 91 KB would decode to 80 MB and convert through three times that).
+MAX_DECODE_BYTES = 128 * 1024 * 1024
+#: A picture is first shrunk (box filter) to within this many times the width asked, then
+#: resized with Lanczos (Pillow's ``reducing_gap``).
+REDUCING_GAP = 3
 _RASTER = {"JPEG", "PNG", "WEBP", "GIF", "AVIF", "TIFF", "BMP", "MPO"}
 _PIPELINE = f"v1 {sorted(QUALITY.items())} {AVIF_SPEED} {Image.__version__}".encode()
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -97,6 +107,10 @@ class Source:
 _PROBED: dict[tuple[str, int, int, int], Source | None] = {}
 _PROBED_LOCK = threading.Lock()
 _PROBED_MAX = 4096
+#: {path: its last digests, newest last}: a digest a page made earlier may still be linked
+#: (a cached page), so it may be sent on to the current one; any other is unknown.
+_FORMER: dict[str, tuple[str, ...]] = {}
+_FORMER_EACH = 4
 
 
 def probe(path: str) -> Source | None:
@@ -113,8 +127,18 @@ def probe(path: str) -> Source | None:
     with _PROBED_LOCK:
         if len(_PROBED) >= _PROBED_MAX:
             _PROBED.clear()
+            _FORMER.clear()
         _PROBED[key] = found
+        if found is not None and found.version:
+            seen = tuple(v for v in _FORMER.get(path, ()) if v != found.version)
+            _FORMER[path] = (*seen, found.version)[-_FORMER_EACH:]
     return found
+
+
+def was_version(path: str, version: str) -> bool:
+    """True when ``version`` was the digest of the file at ``path`` earlier in this process
+    (a page made then may still link it)."""
+    return version in _FORMER.get(path, ())
 
 
 def _probe(path: str, size: int) -> Source | None:
@@ -124,15 +148,45 @@ def _probe(path: str, size: int) -> Source | None:
             fmt = image.format
             animated = getattr(image, "n_frames", 1) > 1
             alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+            stored = image.size
             if fmt in ("JPEG", "MPO", "WEBP", "TIFF", "AVIF") and image.getexif().get(0x0112) in (5, 6, 7, 8):
                 width, height = height, width
+            # A JPEG is decoded at the DCT scale for its widest variant (make_variant's draft()).
+            widest = min(width, max(LADDER[-1], OG_WIDTH))
+            decoded = decode_bytes(image.mode, *stored, fmt == "JPEG" and widest / width)
     except Exception:  # not an image, truncated header, DecompressionBombError ...
         return None
     if width <= 0 or height <= 0:
         return None
-    resizable = fmt in _RASTER and not animated and width * height <= MAX_SOURCE_PIXELS and size <= MAX_SOURCE_BYTES
+    resizable = (
+        fmt in _RASTER
+        and not animated
+        and width * height <= MAX_SOURCE_PIXELS
+        and size <= MAX_SOURCE_BYTES
+        and decoded <= MAX_DECODE_BYTES
+    )
     version = _digest(path) if resizable else ""
     return Source(width, height, version, fmt or "", alpha, resizable)
+
+
+#: Bytes Pillow keeps per pixel, by mode (every other mode: 4).
+_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+#: Modes copied whole before shrinking: converted to RGB(A) (1-bit, palette), or with the
+#: colour multiplied by alpha (Pillow shrinks RGBA and LA that way).
+_COPIED = ("1", "P", "PA", "RGBA", "LA")
+
+
+def decode_bytes(mode: str, width: int, height: int, scale: float | bool = False) -> int:
+    """Bytes that decoding a ``width`` x ``height`` source of ``mode`` takes: at the JPEG DCT
+    scale (1, 1/2, 1/4 or 1/8) still at least ``scale`` when one is given, plus the 4-byte
+    copy some modes take (_COPIED)."""
+    if scale:
+        step = 1.0
+        while step > 1 / 8 and step / 2 >= scale:
+            step /= 2
+        width, height = math.ceil(width * step), math.ceil(height * step)
+    per_pixel = _PIXEL_BYTES.get(mode, 4) + (4 if mode in _COPIED else 0)
+    return width * height * per_pixel
 
 
 def _digest(path: str) -> str:
@@ -159,7 +213,7 @@ def make_variant(path: str, width: int, fmt: str) -> bytes:
             image = _upright_srgb(image, width)
             height = max(1, round(image.height * width / image.width))
             if (width, height) != image.size:
-                image = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+                image = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
             return _encode(image, fmt)
     except VariantError:
         raise
@@ -169,13 +223,34 @@ def make_variant(path: str, width: int, fmt: str) -> bytes:
 
 def _upright_srgb(image: Image.Image, width: int) -> Image.Image:
     """Decode ``image`` (JPEGs at the smallest DCT scale still wider than ``width``), turned
-    upright, in 8-bit sRGB, as RGB or RGBA."""
-    if image.format == "JPEG":
+    upright, in 8-bit sRGB, as RGB or RGBA.
+
+    :raise VariantError: decoding would take more than MAX_DECODE_BYTES.
+    """
+    if image.format == "JPEG":  # its EXIF is in the header (a PNG's getexif() would decode it)
         turned = image.getexif().get(0x0112) in (5, 6, 7, 8)
         scale = width / (image.height if turned else image.width)
         image.draft(image.mode, (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+    if decode_bytes(image.mode, image.width, image.height) > MAX_DECODE_BYTES:
+        raise VariantError(f"decoding {image.mode} {image.width}x{image.height} takes more than MAX_DECODE_BYTES")
     icc = image.info.get("icc_profile")
     image.load()
+    turned = image.getexif().get(0x0112) in (5, 6, 7, 8)
+    # Shrink in the source's own mode first, so no conversion below copies the full-size
+    # picture: 16-bit grey to the width asked (its conversion takes 8 bytes a pixel), others
+    # by a box filter to within REDUCING_GAP times it.
+    shown = image.height if turned else image.width
+    factor = shown // (width * REDUCING_GAP)
+    if image.mode.startswith("I;16") and shown > width:
+        scale = width / shown
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        if factor >= 2:  # reduce() and reducing_gap do not take 16-bit: a box filter first
+            image = image.resize(
+                (math.ceil(image.width / factor), math.ceil(image.height / factor)), Image.Resampling.BOX
+            )
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    elif factor >= 2 and image.mode not in ("1", "P", "PA"):
+        image = image.reduce(factor)
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16-bit grey: scale down to 8 bits (convert("L") would clip everything above 255).

@@ -13,6 +13,7 @@ so they change when the file does and can be cached for a year.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from html import escape
@@ -25,6 +26,7 @@ from flask import current_app
 from flask import request
 from markupsafe import Markup
 
+from . import content
 from . import images
 from . import publicfiles
 
@@ -88,13 +90,33 @@ def share_variant(url: str) -> str | None:
 
 def _source(url: str) -> tuple[str, images.Source] | None:
     real = publicfiles.find(url)
-    if real is None:
+    if real is None or not is_linked(unquote(publicfiles.strip_query(url)), real):
         return None
     source = images.probe(real)
     if source is None or not source.resizable:
         return None
     root = str(current_app.config["BLOG_PUBLIC_DIR"])
     return real[len(root) + 1 :], source
+
+
+#: (linked paths, the real files they name): worked out again when the linked set changes.
+_RESOLVED: tuple[frozenset[str], frozenset[str]] | None = None
+
+
+def is_linked(path: str, real: str) -> bool:
+    """True when a visible post uses the public file ``path`` (``assets/x.jpg``, which is the
+    file ``real``), by that path or another naming the same file (a symlink): only those get
+    variants, so pages offer them only for those (``/_img/`` answers 404 for any other)."""
+    global _RESOLVED
+    linked = content.get_store().linked_files()
+    if posixpath.normpath("/" + path).lstrip("/") in linked:
+        return True
+    resolved = _RESOLVED
+    if resolved is None or resolved[0] is not linked:
+        root = current_app.config["BLOG_PUBLIC_DIR"]
+        reals = (publicfiles.resolve_inside(root, ref) for ref in linked)
+        _RESOLVED = resolved = (linked, frozenset(r for r in reals if r))
+    return real in resolved[1]
 
 
 def variant_path(relative: str, source: images.Source, width: int, fmt: str) -> str:

@@ -99,6 +99,7 @@ class ContentStore:
         self._watch = Watch(str(self.posts_dir)) if cfg["BLOG_WATCH"] == "auto" and Watch.available() else None
         self._public = PublicFiles(str(cfg["BLOG_PUBLIC_DIR"]), watch=cfg["BLOG_WATCH"] == "auto")
         self._snapshot: Snapshot | None = None
+        self._linked: tuple[View, frozenset[str]] | None = None
         self._summaries: weakref.WeakKeyDictionary[Post, Summary] = weakref.WeakKeyDictionary()
         #: "Now" for publication times (POSIX seconds); tests set their own to move time.
         self.clock: Callable[[], float] = time.time
@@ -187,6 +188,17 @@ class ContentStore:
     def current_view(self) -> View:
         """The posts visible now (cheap: at most a stat pass once per interval)."""
         return self.snapshot().view(self.clock())
+
+    def linked_files(self) -> frozenset[str]:
+        """The paths under BLOG_PUBLIC_DIR (``assets/x.jpg``, as publicwatch.references finds
+        them) that the posts visible now use: covers, share images, authors' pictures, body
+        images and links. Only these get image variants. Worked out once per View."""
+        view = self.current_view()
+        linked = self._linked
+        if linked is None or linked[0] is not view:
+            memo = {item.source: refs for _, _, item, refs in self._memo.values() if isinstance(item, Post)}
+            self._linked = linked = (view, frozenset(ref for post in view.posts for ref in memo.get(post.source, ())))
+        return linked[1]
 
     def summary(self, post: Post) -> Summary:
         """What listings show of ``post`` (excerpt, words, reading time), from its body read

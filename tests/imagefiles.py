@@ -48,14 +48,24 @@ def exif_with_gps(orientation: int = 1) -> Image.Exif:
 def bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
     """A valid PNG header claiming ``width`` x ``height`` 1-bit pixels, all zero: a few
     hundred KB on disk, gigabytes once decoded."""
-    row = b"\x00" * (1 + (width + 7) // 8)
+    return flat_png(width, height, depth=1, colour=0)
+
+
+#: Samples per pixel of each PNG colour type (0 grey, 2 RGB, 4 grey + alpha, 6 RGBA).
+_PNG_SAMPLES = {0: 1, 2: 3, 4: 2, 6: 4}
+
+
+def flat_png(width: int, height: int, depth: int, colour: int) -> bytes:
+    """A valid PNG of ``width`` x ``height`` zero pixels at ``depth`` bits a sample, colour
+    type ``colour``: kilobytes on disk, as large as its pixels once decoded."""
+    row = b"\x00" * (1 + (width * depth * _PNG_SAMPLES[colour] + 7) // 8)
     compressor = zlib.compressobj(9)
     data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,14 +15,17 @@ from flask import Flask
 from PIL import Image
 
 from blogapp import create_app
+from blogapp import imagecache
 from blogapp import images
 from blogapp import pictures
+from blogapp.config import ROOT
 from blogapp.config import ConfigError
 from blogapp.imagecache import VariantStore
 
 from .conftest import post_text
 from .imagefiles import bomb_png
 from .imagefiles import exif_with_gps
+from .imagefiles import flat_png
 from .imagefiles import halves
 from .imagefiles import photo
 from .imagefiles import save
@@ -193,6 +198,99 @@ def test_cache_folder_inside_public_folder_is_refused(config: dict, public_dir: 
         create_app({**config, "BLOG_IMAGE_CACHE_DIR": str(public_dir / "variants")})
 
 
+# -- the store never deletes what it did not write (issue 20, item 1) ----------------------
+
+
+def bystanders(folder: Path) -> dict[str, bytes]:
+    """A user's files in ``folder``, old enough to be evicted first if they were counted."""
+    files = {
+        "thesis.docx": b"PK chapter one" * 5000,
+        ".tmp-draft.txt": b"half a thought",
+        "readme.txt": b"mine",
+        "0123456789abcdef-720.avif.bak": b"named almost like a variant",
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        os.utime(folder / name, (1000, 1000))  # older than any variant, and than STALE_TEMP
+    return files
+
+
+def assert_survive(folder: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        assert (folder / name).read_bytes() == data, name
+
+
+def test_store_in_a_folder_of_user_files_deletes_none_of_them(tmp_path: Path):
+    folder = tmp_path / "documents"
+    files = bystanders(folder)
+    store = VariantStore(folder, max_bytes=400_000)
+    blob = webp_bytes(300)
+    assert store.get_or_make("00000000000000ab-300.webp", lambda: blob) == blob  # made in memory
+    assert store.evict() == 0 and store.usage() == (0, [])
+    assert "holds files the blog did not make" in (store.problem or "")
+    assert_survive(folder, files)
+    assert sorted(os.listdir(folder)) == sorted(files)  # nothing written either
+
+
+def test_store_evicts_only_variants_when_user_files_join_its_folder(tmp_path: Path):
+    folder = tmp_path / "c"
+    store = VariantStore(folder, max_bytes=1)
+    store.get_or_make("00000000000000ab-300.webp", lambda: webp_bytes(300))  # makes the folder
+    assert (folder / imagecache.MARKER).is_file()
+    files = bystanders(folder)  # then someone saves files there
+    blobs = [webp_bytes(300, seed) for seed in range(3)]
+    store.max_bytes = max(map(len, blobs)) + 10  # room for one
+    for seed, blob in enumerate(blobs):
+        store.get_or_make(f"{seed:016x}-300.webp", lambda b=blob: b)
+        os.utime(folder / f"{seed:016x}-300.webp", (2000 + seed, 2000 + seed))  # newer than the bystanders
+    assert_survive(folder, files)
+    assert store.usage()[0] <= store.max_bytes
+    assert [e[2] for e in store.usage()[1]] == [f"{2:016x}-300.webp"]
+
+
+def test_store_adopts_a_folder_holding_only_its_own_files(tmp_path: Path):
+    folder = tmp_path / "c"
+    (folder / ".locks").mkdir(parents=True)
+    (folder / "00000000000000ab-300.webp").write_bytes(webp_bytes(300))  # written before the marker existed
+    (folder / ".tmp-k2j3h4_x").write_bytes(b"left by a killed worker, before the marker")
+    store = VariantStore(folder, max_bytes=10**7)
+    assert store.lookup("00000000000000ab-300.webp")
+    assert store.claim() and (folder / imagecache.MARKER).is_file()
+
+
+def test_cache_folder_holding_user_files_is_refused_at_start_up(config: dict, tmp_path: Path):
+    folder = tmp_path / "home"
+    files = bystanders(folder)
+    with pytest.raises(ConfigError, match=r"holds files the blog did not make.*\.blog-image-cache"):
+        create_app({**config, "BLOG_IMAGE_CACHE_DIR": str(folder)})
+    assert_survive(folder, files)
+
+
+@pytest.mark.parametrize("where", ["posts", "inside posts", "public", "holds public", "templates", "static", "root"])
+def test_cache_folder_among_the_blogs_own_files_is_refused(
+    config: dict, posts_dir: Path, public_dir: Path, photo_post: Path, where: str
+):
+    folder = {
+        "posts": posts_dir,
+        "inside posts": posts_dir / "cache",
+        "public": public_dir,
+        "holds public": public_dir.parent,
+        "templates": ROOT / "templates" / "images",
+        "static": ROOT / "static",
+        "root": ROOT,
+    }[where]
+    posts_before = sorted(p.name for p in posts_dir.iterdir())
+    with pytest.raises(ConfigError, match="BLOG_IMAGE_CACHE_DIR"):
+        app = create_app({**config, "BLOG_IMAGE_CACHE_DIR": str(folder), "BLOG_IMAGE_CACHE_BYTES": 20_000})
+        if folder.is_relative_to(posts_dir.parent):  # never try it on the repository's own files
+            client = app.test_client()
+            for url in variant_urls(client.get("/posts/photo").get_data(as_text=True))[:3]:
+                fetch(client, url)  # the old code: a variant request evicted whatever was there
+    assert sorted(p.name for p in posts_dir.iterdir()) == posts_before
+    assert (ROOT / "README.md").is_file() and (ROOT / "templates" / "base.html").is_file()
+
+
 # -- pages and the route -----------------------------------------------------------------
 
 
@@ -287,17 +385,101 @@ def test_variant_route_headers_and_refusals(app: Flask, client, photo_post: Path
     ):
         assert client.get(bad).status_code == 404, bad
     assert sorted(os.listdir(store)) == before  # nothing made for refused requests
-    moved = client.get(f"{stem}/{'0' * 16}-720.avif")
-    assert moved.status_code == 302 and moved.headers["Location"].endswith(url)
+    wrong = client.get(f"{stem}/{'0' * 16}-720.avif")
+    assert wrong.status_code == 404 and version not in wrong.get_data(as_text=True)  # no redirect to the digest
     assert sorted(p.relative_to(public_dir) for p in public_dir.rglob("*")) == public_before
 
 
-def test_changed_source_changes_the_urls(app: Flask, client, photo_post: Path):
+def test_changed_source_changes_the_urls_and_a_former_digest_redirects(app: Flask, client, photo_post: Path):
     old = variant_urls(client.get("/").get_data(as_text=True))
     save(photo(2000, 1050, 7), photo_post, "JPEG", quality=80)
     new = variant_urls(client.get("/").get_data(as_text=True))
     changed = [u for u in new if "/big/cover.jpg/" in u]
     assert changed and not set(changed) & set(old)
+    stale = next(u for u in old if "/big/cover.jpg/" in u and u.endswith("-720.avif"))
+    moved = client.get(stale)  # an old cached page's URL: sent on to the file's current one
+    assert moved.status_code == 302 and moved.headers["Location"] in changed
+
+
+# -- only linked sources, decoding bounded in bytes (issue 20, item 7) ------------------------
+
+
+def test_only_images_a_visible_post_uses_get_variants(app: Flask, client, public_dir: Path, write_post):
+    for name in ("unlinked.jpg", "draft-cover.jpg", "later.jpg"):
+        save(photo(1600, 900), public_dir / "assets" / name, "JPEG", quality=90)
+    draft = post_text("Draft", NEWEST, "Body.", coverImage="/assets/draft-cover.jpg")
+    write_post("secret.md", draft.replace("---\n", "---\ndraft: true\n", 1))
+    os.symlink(public_dir / "assets" / "later.jpg", public_dir / "assets" / "alias.jpg")
+    store = app.extensions["blog_images"].folder
+
+    def url(name: str) -> str:
+        return f"/_img/assets/{name}/{images.probe(str(public_dir / 'assets' / name)).version}-720.avif"
+
+    for name in ("unlinked.jpg", "draft-cover.jpg", "later.jpg"):
+        assert client.get(url(name)).status_code == 404, name
+        assert client.get(url(name).replace("-720.avif", "-1200.jpg")).status_code == 404, name
+    assert not store.exists() or not [p for p in store.iterdir() if not p.name.startswith(".")]
+    write_post("later.md", post_text("Later", NEWEST, "![a](/assets/alias.jpg)"))  # through a symlink
+    html = client.get("/posts/later").get_data(as_text=True)
+    assert url("later.jpg") in html
+    assert fetch(client, url("later.jpg")).status_code == 200
+    assert client.get(url("unlinked.jpg")).status_code == 404
+
+
+def test_a_page_links_no_variant_that_answers_404(client, public_dir: Path, write_post):
+    # publicwatch.references keeps at most MAX_REFS_PER_POST paths a post: past them, a page
+    # shows the plain file rather than variants the route would refuse.
+    small = photo(500, 300)
+    for i in range(105):
+        save(small, public_dir / "many" / f"{i:03}.png", "PNG")
+    write_post("many.md", post_text("Many", NEWEST, "\n\n".join(f"![{i}](/many/{i:03}.png)" for i in range(105))))
+    html = client.get("/posts/many").get_data(as_text=True)
+    assert "/_img/many/000.png/" in html and '<img src="/many/104.png"' in html
+    for url in variant_urls(html)[-8:]:
+        assert fetch(client, url).status_code == 200, url
+
+
+def test_16_bit_grey_png_decodes_within_the_byte_budget(tmp_path: Path):
+    """6,324 x 6,324 16-bit grey (40 MP, 91 KB): 80 MB decoded; the old pipeline converted it
+    through 32-bit copies and took ~460 MB. Measured in a fresh process (peak RSS)."""
+    source = tmp_path / "grey16.png"
+    source.write_bytes(flat_png(6324, 6324, depth=16, colour=0))
+    assert images.probe(str(source)).resizable  # within MAX_DECODE_BYTES: made, not refused
+    script = (
+        "import resource, sys; from blogapp import images\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "data = images.make_variant(sys.argv[1], 1920, 'webp')\n"
+        "print(len(data), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(source)], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert int(out[0]) > 0
+    grew = int(out[1])
+    assert grew <= 144 * 2**20, f"{grew / 2**20:.0f} MiB"  # MAX_DECODE_BYTES (128 MiB) and a little
+
+
+def test_decode_bytes_counts_bit_depth_copies_and_the_jpeg_draft_scale():
+    assert images.decode_bytes("I;16", 6324, 6324) == 6324 * 6324 * 2
+    assert images.decode_bytes("L", 100, 100) == 10_000
+    assert images.decode_bytes("RGB", 100, 100) == 40_000  # Pillow keeps 4 bytes a pixel
+    assert images.decode_bytes("RGBA", 100, 100) == 80_000  # and a premultiplied copy to shrink
+    assert images.decode_bytes("P", 100, 100) == 50_000  # and an RGB(A) copy
+    # A 40 MP JPEG for a 1920-px variant decodes at 1/4 (2,000 px, still at least 1,920).
+    assert images.decode_bytes("RGB", 8000, 5000, 1920 / 8000) == 2000 * 1250 * 4
+    assert images.decode_bytes("RGB", 8000, 5000, 1 / 100) == 1000 * 625 * 4  # 1/8 at most
+
+
+def test_source_over_the_decode_budget_is_served_as_it_is(client, public_dir: Path, write_post):
+    # 4,500 x 4,500 RGBA: 20 MP, under the pixel limit, but 8 bytes a pixel to shrink.
+    (public_dir / "assets" / "huge.png").write_bytes(flat_png(4500, 4500, depth=8, colour=6))
+    write_post("huge.md", post_text("Huge", NEWEST, "Body.", coverImage="/assets/huge.png"))
+    found = images.probe(str(public_dir / "assets" / "huge.png"))
+    assert found is not None and not found.resizable
+    html = client.get("/posts/huge").get_data(as_text=True)
+    assert "/_img/assets/huge.png/" not in html and 'src="/assets/huge.png"' in html
+    with pytest.raises(images.VariantError, match="MAX_DECODE_BYTES"):
+        images.make_variant(str(public_dir / "assets" / "huge.png"), 720, "webp")
 
 
 def test_unusable_cache_folder_still_serves_variants(config: dict, photo_post: Path, tmp_path: Path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -57,7 +59,7 @@ def test_parallel_first_requests_make_one_identical_file(server: Server, tmp_pat
     assert len({data for _, data in answers}) == 1
     store = tmp_path / "image-cache"
     name = url.rsplit("/", 1)[1]
-    files = [p.name for p in store.iterdir() if p.is_file()]
+    files = [p.name for p in store.iterdir() if p.is_file() and p.name != ".blog-image-cache"]
     assert files == [name]  # one file, no temporary leftovers
     assert (store / name).read_bytes() == answers[0][1]
 
@@ -74,7 +76,7 @@ def test_variant_headers_conditional_and_range(server: Server):
     status, part = server.get(url, headers={"Range": "bytes=0-9"})
     assert status == 206 and part[:4] == b"RIFF" and len(part) == 10
     assert server.get(url.replace("-720.webp", "-721.webp"))[0] == 404
-    assert server.get("/_img/assets/big/cover.jpg/0000000000000000-720.webp")[0] == 302
+    assert server.get("/_img/assets/big/cover.jpg/0000000000000000-720.webp")[0] == 404  # a made-up digest
 
 
 def test_making_a_variant_does_not_stop_cached_pages(tmp_path: Path):
@@ -104,6 +106,63 @@ def test_making_a_variant_does_not_stop_cached_pages(tmp_path: Path):
         assert not done.is_set(), f"the cached page waited for the variant ({waited:.2f} s)"
         maker.join(timeout=60)
         assert result == [200]
+    finally:
+        server.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_an_uncacheable_variant_is_encoded_once_for_concurrent_and_later_requests(tmp_path: Path):
+    """BLOG_IMAGE_CACHE_BYTES=0 (nothing fits on disk), one gevent worker: 8 parallel GETs of
+    one variant share one encode, and later GETs are answered from memory."""
+    add_photo_post(tmp_path, 6000, 4000)
+    server = Server(
+        tmp_path, posts=tmp_path / "posts", name="no-disk", workers=1, env={"FLASK_BLOG_IMAGE_CACHE_BYTES": "0"}
+    )
+    try:
+        (pid,) = server.worker_pids()
+        urls = [u for u in variant_urls(server.get("/")[1].decode()) if "/big/cover.jpg/" in u]
+        one = next(u for u in urls if u.endswith("-1920.avif"))
+        before = cpu_seconds(pid)
+        assert server.get(next(u for u in urls if u.endswith("-1600.avif")))[0] == 200
+        single = cpu_seconds(pid) - before  # about one encode
+        before = cpu_seconds(pid)
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: server.get(one), range(8)))
+        parallel = cpu_seconds(pid) - before
+        assert {status for status, _ in answers} == {200} and len({data for _, data in answers}) == 1
+        assert parallel < 2.5 * single, (parallel, single)  # one encode, not eight
+        before = cpu_seconds(pid)
+        for _ in range(5):
+            assert server.get(one) == answers[0]
+        later = cpu_seconds(pid) - before
+        assert later < single / 2, (later, single)  # from memory, not encoded again
+        assert not [p for p in (tmp_path / "image-cache").glob("*-*.*")]  # nothing kept on disk
+    finally:
+        server.stop()
+
+
+def test_queued_encodes_whose_clients_left_are_dropped(tmp_path: Path):
+    """Eight clients ask for eight variants and hang up at once: their encodes, queued behind
+    the worker's two encoding threads, are dropped, not made for nobody."""
+    add_photo_post(tmp_path, 6000, 4000)
+    server = Server(tmp_path, posts=tmp_path / "posts", name="leavers", workers=1)
+    try:
+        urls = [u for u in variant_urls(server.get("/")[1].decode()) if "/big/cover.jpg/" in u]
+        wide = [u for u in urls if re.search(r"-(960|1280|1600|1920)\.(avif|webp)$", u)]
+        assert len(wide) == 8
+        for url in wide:
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                sock.sendall(f"GET {url} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        time.sleep(0.5)  # they reach the worker first
+        last = next(u for u in urls if u.endswith("-720.avif"))
+        assert server.get(last)[0] == 200  # queued after the eight: they were made or dropped by now
+        made = {p.name for p in (tmp_path / "image-cache").glob("*-*.*")} - {last.rsplit("/", 1)[1]}
+        assert len(made) <= 2, made  # at most the two that had started (offload.MAX_THREADS)
     finally:
         server.stop()
 
