@@ -18,7 +18,7 @@ import os
 
 import gevent
 
-from blogapp.accesslog import AccessLogger
+from blogapp.web.accesslog import AccessLogger
 
 #: Listen on all interfaces at $PORT (8000 by default), as container platforms expect.
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")

@@ -7,8 +7,8 @@ from werkzeug.exceptions import NotFound
 
 from blogapp import content
 from blogapp import create_app
-from blogapp.prefix import Mount
-from blogapp.security import SecurityHeaders
+from blogapp.web.prefix import Mount
+from blogapp.web.security import SecurityHeaders
 
 #: The mount prefix (``SCRIPT_NAME=/blog gunicorn wsgi:app``), taken out of the environment
 #: before gunicorn reads it for each request: gunicorn answers 500 to a path outside it, Mount

@@ -68,7 +68,7 @@ def time_checks(store: Any) -> dict[str, Any]:
     """In the child Python, on a content store that has read its folder: time unchanged
     checks (the work every worker does once per BLOG_RELOAD_INTERVAL) and full looks."""
     from blogapp.config import DEFAULTS
-    from blogapp.watch import FULL_LOOK_EVERY
+    from blogapp.files.inotify import FULL_LOOK_EVERY
 
     rescans = []
     for _ in range(15):

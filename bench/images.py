@@ -135,7 +135,7 @@ def browser_bytes(base: str, path: str, viewport: dict[str, int], dpr: int) -> t
 def time_variants(cover: Path, rounds: int = 3) -> tuple[list[float], int]:
     """Seconds to make every variant of ``cover`` its pages link (every slot, both modern
     formats, and the share image), ``rounds`` times; and how many variants that is."""
-    from blogapp import images
+    from blogapp.images import pixels as images
 
     source = images.probe(str(cover))
     assert source is not None and source.resizable

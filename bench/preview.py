@@ -31,7 +31,7 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
 
 from bench.make_posts import write_posts
 from bench.server import free_port
-from blogapp.views.preview import CHECK_EVERY
+from blogapp.web.views.preview import CHECK_EVERY
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("BLOG_CHROMIUM", "/usr/bin/chromium")

@@ -107,9 +107,9 @@ def in_process(posts_dir: Path, sample: int) -> dict[str, Any]:
 
     from blogapp import content
     from blogapp import create_app
-    from blogapp.markup import render_markdown
-    from blogapp.posts import extract_body
-    from blogapp.posts import parse_post
+    from blogapp.posts.post import extract_body
+    from blogapp.posts.post import parse_post
+    from blogapp.text.markup import render_markdown
 
     # First use builds the renderer and imports the three Pygments lexers: not per post.
     render_markdown("# t\n\n```python\nx = 1\n```\n\n```js\nx\n```\n\n```bash\nx\n```\n\n| a |\n|---|\n| b |\n")

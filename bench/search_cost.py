@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", message=".*NullCache.*")
     from blogapp import create_app
-    from blogapp import search as fts
+    from blogapp.search import fulltext as fts
 
     with tempfile.TemporaryDirectory(prefix="search-cost-") as tmp:
         print(f"writing {args.posts} posts ...", file=sys.stderr)

@@ -19,10 +19,10 @@ from collections.abc import Callable
 
 from bench.make_posts import make_post
 from bench.report import machine
-from blogapp.plaintext import EVERYTHING
-from blogapp.plaintext import markdown_to_text
-from blogapp.posts import extract_body
-from blogapp.searchtext import strip_markdown
+from blogapp.posts.post import extract_body
+from blogapp.search.words import strip_markdown
+from blogapp.text.plaintext import EVERYTHING
+from blogapp.text.plaintext import markdown_to_text
 
 
 def per_post_us(fn: Callable[[str], object], bodies: list[str], rounds: int) -> float:

@@ -7,37 +7,37 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli
 from . import content
-from . import errors
-from . import imagecache
-from . import publicfiles
-from . import related
-from . import search
-from . import templating
-from .assets import StaticAssets
+from .cli import commands
 from .config import DEFAULTS
 from .config import ROOT
 from .config import check_config
 from .extensions import init_cache
-from .pagecache import PageCache
-from .prefix import PrefixGuard
-from .security import SecurityHeaders
-from .views import api
-from .views import authors
-from .views import discover
-from .views import feeds
-from .views import pages
-from .views import preview
-from .views import sitemap
-from .views import variants
+from .files import paths
+from .images import variantstore
+from .pagecache.middleware import PageCache
+from .search import fulltext
+from .search import related
+from .web import errors
+from .web import templating
+from .web.assets import StaticAssets
+from .web.prefix import PrefixGuard
+from .web.security import SecurityHeaders
+from .web.views import api
+from .web.views import authors
+from .web.views import discover
+from .web.views import feeds
+from .web.views import pages
+from .web.views import preview
+from .web.views import sitemap
+from .web.views import variants
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then FLASK_* environment (or ``test_config``), then checks."""
     app = Flask(__name__, template_folder=ROOT / "templates", static_folder=ROOT / "static")
     # Flask's static route, under the public folder's rules (no hidden files, nothing outside).
-    app.view_functions["static"] = publicfiles.static_file
+    app.view_functions["static"] = paths.static_file
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env()
@@ -47,13 +47,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_cache(app)
     content.init_app(app)
-    search.init_app(app)
+    fulltext.init_app(app)
     related.init_app(app)
     app.extensions["blog_assets"] = StaticAssets(ROOT / "static")
-    imagecache.init_app(app)
+    variantstore.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
-    cli.init_app(app)
+    commands.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(sitemap.bp)

@@ -13,16 +13,16 @@ from flask import Flask
 from flask import abort
 from flask import current_app
 
-from .fields import Author
-from .fields import PostError
-from .fields import author_slug
-from .fields import normalize_slug
-from .fields import tag_key
-from .index import View
-from .markup import RenderedBody
-from .posts import Post
-from .store import ContentStore
-from .summary import Summary
+from .posts.catalog import View
+from .posts.fields import Author
+from .posts.fields import PostError
+from .posts.fields import author_slug
+from .posts.fields import normalize_slug
+from .posts.fields import tag_key
+from .posts.post import Post
+from .posts.store import ContentStore
+from .text.markup import RenderedBody
+from .text.summary import Summary
 
 
 def init_app(app: Flask) -> None:

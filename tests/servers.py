@@ -27,9 +27,8 @@ from pathlib import Path
 import brotli
 import pytest
 
-from blogapp import lastmodified
-
-from .conftest import DATA
+from blogapp.pagecache import lastmodified
+from tests.conftest import DATA
 
 ROOT = Path(__file__).parent.parent
 WORKERS = 3

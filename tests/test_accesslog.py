@@ -12,7 +12,7 @@ import pytest
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
-from blogapp.accesslog import AccessLogger
+from blogapp.web.accesslog import AccessLogger
 
 
 def make(logger_class, path, **settings):

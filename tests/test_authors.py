@@ -15,16 +15,15 @@ from lxml import etree
 
 from blogapp import content
 from blogapp import create_app
-from blogapp.fields import author_key
-from blogapp.fields import author_slug
-from blogapp.fields import parse_tags
-from blogapp.fields import suffixed_slug
-from blogapp.fields import tag_key
-
-from .conftest import SITE_URL
-from .conftest import post_text
-from .htmlutil import Page
-from .servers import Server
+from blogapp.posts.fields import author_key
+from blogapp.posts.fields import author_slug
+from blogapp.posts.fields import parse_tags
+from blogapp.posts.fields import suffixed_slug
+from blogapp.posts.fields import tag_key
+from tests.conftest import SITE_URL
+from tests.conftest import post_text
+from tests.htmlutil import Page
+from tests.servers import Server
 
 XSD = Path(__file__).parent / "data" / "sitemap.xsd"
 JSON_LD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.DOTALL)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .servers import Server
+from tests.servers import Server
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = os.environ.get("BLOG_CHROMIUM", "/usr/bin/chromium")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from blogapp import create_app
-
-from .conftest import count_renders
-from .conftest import post_text
+from tests.conftest import count_renders
+from tests.conftest import post_text
 
 
 @pytest.mark.parametrize("url", ["/", "/posts/hello-world", "/tags", "/tags/python"])

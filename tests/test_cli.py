@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import post_text
+from tests.conftest import post_text
 
 INVALID = {
     "date-not-a-date.md",
@@ -180,7 +180,7 @@ def test_new_does_not_follow_a_dangling_link(app, tmp_path, posts_dir):
 def test_new_opens_with_o_excl_and_o_nofollow(app, posts_dir, monkeypatch):
     """A link made between the listing and the open (a race) is not followed either: the
     open itself refuses it, and the next name is taken."""
-    from blogapp import newpost
+    from blogapp.cli import newpost
 
     real_open, calls = os.open, []
 
@@ -359,7 +359,7 @@ def _fail_after(monkeypatch, calls: int) -> None:
     """Make the exporter's file writer fail (a full disk) after ``calls`` files."""
     import errno
 
-    from blogapp import exporter
+    from blogapp.cli import export as exporter
 
     real, count = exporter.write_file, [0]
 

@@ -20,18 +20,17 @@ from werkzeug.exceptions import NotFound
 
 from blogapp import content
 from blogapp import create_app
-from blogapp import postfiles
-from blogapp import store as content_store
-from blogapp.fields import BadDateError
-from blogapp.fields import EmptyPostError
-from blogapp.fields import EncodingError
-from blogapp.fields import FrontMatterError
-from blogapp.fields import MissingFieldError
-from blogapp.fields import SlugError
-from blogapp.fields import TooLargeError
-from blogapp.watch import Watch
-
-from .conftest import post_text
+from blogapp.files.inotify import Watch
+from blogapp.posts import loader as postfiles
+from blogapp.posts import store as content_store
+from blogapp.posts.fields import BadDateError
+from blogapp.posts.fields import EmptyPostError
+from blogapp.posts.fields import EncodingError
+from blogapp.posts.fields import FrontMatterError
+from blogapp.posts.fields import MissingFieldError
+from blogapp.posts.fields import SlugError
+from blogapp.posts.fields import TooLargeError
+from tests.conftest import post_text
 
 #: Fixtures that are not posts at all: neither served nor reported.
 IGNORED = {".#lock.md", ".hidden.md", ".swap.md.swp", "backup.md~", "notes.txt", "subfolder"}
@@ -251,7 +250,7 @@ def test_invalid_posts_lists_each_invalid_fixture_with_its_reason(app, posts_dir
 
 
 def test_reading_at_most_the_limit_copes_with_files_that_grew_since_their_stat(tmp_path):
-    from blogapp.postfiles import _read_at_most
+    from blogapp.posts.loader import _read_at_most
 
     path = tmp_path / "grew.md"
     path.write_bytes(b"x" * 50_000)

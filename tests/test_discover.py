@@ -14,11 +14,10 @@ from flask import url_for
 
 from blogapp import content
 from blogapp import create_app
-from blogapp import search
-from blogapp import searchtext
-
-from .conftest import post_text
-from .htmlutil import Page
+from blogapp.search import fulltext as search
+from blogapp.search import words as searchtext
+from tests.conftest import post_text
+from tests.htmlutil import Page
 
 HIDDEN_OR_INVALID = ("A Draft", "A Preview", "From The Future", "Date Not A Date", "Excerpt With Unescaped Quotes")
 
@@ -557,9 +556,9 @@ def test_search_text_and_the_token_walk_see_the_same_words():
     """Search indexes with its own cheap stripper (searchtext.py), excerpts and reading time
     with markdown-it's tokens (plaintext.py): on real posts both find the same words, so a
     word a reader sees is a word search finds, and nothing else."""
-    from blogapp.plaintext import EVERYTHING
-    from blogapp.plaintext import markdown_to_text
-    from blogapp.posts import extract_body
+    from blogapp.posts.post import extract_body
+    from blogapp.text.plaintext import EVERYTHING
+    from blogapp.text.plaintext import markdown_to_text
 
     root = Path(__file__).resolve().parent.parent
     files = sorted((root / "content" / "posts").glob("*.md")) + sorted((root / "tests" / "data" / "posts").glob("*.md"))
@@ -582,7 +581,7 @@ def test_search_text_and_the_token_walk_see_the_same_words():
 
 
 def _posts_with_bodies(bodies: dict[str, str]) -> list:
-    from blogapp.posts import parse_post
+    from blogapp.posts.post import parse_post
 
     return [
         parse_post(post_text(slug.title(), body=""), f"{slug}.md", slug=slug, timezone=dt.UTC, default_author="A")
@@ -713,7 +712,7 @@ def test_queries_past_the_rank_budget_are_ordered_newest_first_within_groups(cli
 
 
 def test_search_pages_stop_at_max_search_page(client, write_post, monkeypatch):
-    from blogapp.views import discover
+    from blogapp.web.views import discover
 
     assert discover.MAX_SEARCH_PAGE == 50  # the first 1,000 results
     monkeypatch.setattr(discover, "MAX_SEARCH_PAGE", 1)

@@ -19,18 +19,17 @@ from collections.abc import Callable
 
 import pytest
 
-from blogapp.security import BASE_HEADERS
-
-from . import servers
-from .conftest import post_text
-from .servers import NGINX_BROWSER as BROWSER
-from .servers import NGINX_HOST as HOST
-from .servers import Load
-from .servers import Nginx
-from .servers import Server
-from .servers import decoded_text
-from .servers import nginx_stack
-from .servers import start_nginx_stack
+from blogapp.web.security import BASE_HEADERS
+from tests import servers
+from tests.conftest import post_text
+from tests.servers import NGINX_BROWSER as BROWSER
+from tests.servers import NGINX_HOST as HOST
+from tests.servers import Load
+from tests.servers import Nginx
+from tests.servers import Server
+from tests.servers import decoded_text
+from tests.servers import nginx_stack
+from tests.servers import start_nginx_stack
 
 #: What the README promises for a content change, through nginx as without it.
 VISIBLE_WITHIN = 2.0

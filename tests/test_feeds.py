@@ -28,15 +28,14 @@ from flask import url_for
 from lxml import etree
 from werkzeug.http import http_date
 
-from blogapp import cacheentry
 from blogapp import content
 from blogapp import create_app
-from blogapp.markup import render_markdown
-
-from .conftest import DATA
-from .conftest import HIDDEN_SLUGS
-from .conftest import SITE_URL
-from .conftest import post_text
+from blogapp.pagecache import entry as cacheentry
+from blogapp.text.markup import render_markdown
+from tests.conftest import DATA
+from tests.conftest import HIDDEN_SLUGS
+from tests.conftest import SITE_URL
+from tests.conftest import post_text
 
 EXPECTED = Path(__file__).parent / "expected"
 FORMATS = ("rss", "atom", "json")

@@ -44,19 +44,18 @@ from werkzeug.test import run_wsgi_app
 
 from blogapp import content
 from blogapp import create_app
-from blogapp import markup
-from blogapp import plaintext
-from blogapp import searchtext
-from blogapp.fields import PostError
-from blogapp.posts import Post
-from blogapp.posts import extract_body
-from blogapp.posts import parse_post
-from blogapp.summary import count_words
-from blogapp.summary import summarize
-
-from .conftest import DATA
-from .test_hostile_content import merge_bomb
-from .test_hostile_content import within
+from blogapp.posts.fields import PostError
+from blogapp.posts.post import Post
+from blogapp.posts.post import extract_body
+from blogapp.posts.post import parse_post
+from blogapp.search import words as searchtext
+from blogapp.text import markup
+from blogapp.text import plaintext
+from blogapp.text.summary import count_words
+from blogapp.text.summary import summarize
+from tests.conftest import DATA
+from tests.test_hostile_content import merge_bomb
+from tests.test_hostile_content import within
 
 #: FUZZ_SCALE=20 runs twenty times the examples, for a longer local session.
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from .conftest import post_text
-from .servers import Server
+from tests.conftest import post_text
+from tests.servers import Server
 
 
 @pytest.fixture

@@ -16,26 +16,25 @@ from pathlib import Path
 import pytest
 from werkzeug.http import http_date
 
-from blogapp import cacheentry
-from blogapp import cachekey
 from blogapp import create_app
-from blogapp import pagecache
-from blogapp import publicwatch
-from blogapp import search as fts
-from blogapp.assets import is_canonical
-from blogapp.fields import Author
-from blogapp.pagecache import cacheable
-from blogapp.posts import Post
-from blogapp.publicwatch import PublicFiles
-from blogapp.publicwatch import references
-from blogapp.watch import Watch
-
-from .conftest import DATA
-from .conftest import count_renders
-from .conftest import post_text
-from .servers import WORKERS
-from .servers import Redis
-from .servers import Server
+from blogapp.files import public as publicwatch
+from blogapp.files.inotify import Watch
+from blogapp.files.public import PublicFiles
+from blogapp.files.public import references
+from blogapp.pagecache import entry as cacheentry
+from blogapp.pagecache import key as cachekey
+from blogapp.pagecache import middleware as pagecache
+from blogapp.pagecache.middleware import cacheable
+from blogapp.posts.fields import Author
+from blogapp.posts.post import Post
+from blogapp.search import fulltext as fts
+from blogapp.web.assets import is_canonical
+from tests.conftest import DATA
+from tests.conftest import count_renders
+from tests.conftest import post_text
+from tests.servers import WORKERS
+from tests.servers import Redis
+from tests.servers import Server
 
 JUNK = ["utm_source=twitter&utm_medium=social", "fbclid=IwAR0abc", "z=1", "z=2&z=3", "a[]=1&%ff=%00", "="]
 

@@ -25,15 +25,14 @@ from PIL import Image
 
 from blogapp import content
 from blogapp import create_app
-from blogapp import searchtext
-from blogapp import social
-from blogapp.fields import FrontMatterError
-from blogapp.markup import render_markdown
-from blogapp.posts import parse_post
-from blogapp.summary import count_words
-
-from .conftest import post_text
-from .servers import Server
+from blogapp.images import social
+from blogapp.posts.fields import FrontMatterError
+from blogapp.posts.post import parse_post
+from blogapp.search import words as searchtext
+from blogapp.text.markup import render_markdown
+from blogapp.text.summary import count_words
+from tests.conftest import post_text
+from tests.servers import Server
 
 ROOT = Path(__file__).parent.parent
 

@@ -9,9 +9,9 @@ import string
 import threading
 import time
 
-from .conftest import DATA
-from .conftest import post_text
-from .servers import Server
+from tests.conftest import DATA
+from tests.conftest import post_text
+from tests.servers import Server
 
 #: The issue's post: 2 MiB of 233,000 distinct words (here ~1.9 MB, under BLOG_MAX_POST_BYTES).
 BIG_WORDS = 233_000

@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 
 from blogapp import create_app
-
-from .conftest import DATA
-from .htmlutil import Page
-from .servers import Nginx
-from .servers import Server
-from .servers import free_port
-from .servers import render_nginx_site
+from tests.conftest import DATA
+from tests.htmlutil import Page
+from tests.servers import Nginx
+from tests.servers import Server
+from tests.servers import free_port
+from tests.servers import render_nginx_site
 
 
 @pytest.fixture

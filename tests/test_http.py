@@ -12,11 +12,10 @@ import time
 import brotli
 import pytest
 
-from blogapp import cacheentry
 from blogapp import content
 from blogapp import create_app
-
-from .conftest import post_text
+from blogapp.pagecache import entry as cacheentry
+from tests.conftest import post_text
 
 CACHEABLE = [
     ("/", "text/html"),

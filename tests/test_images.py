@@ -15,22 +15,21 @@ from flask import Flask
 from PIL import Image
 
 from blogapp import create_app
-from blogapp import imagecache
-from blogapp import images
-from blogapp import pictures
 from blogapp.config import ROOT
 from blogapp.config import ConfigError
-from blogapp.imagecache import VariantStore
-
-from .conftest import post_text
-from .imagefiles import bomb_png
-from .imagefiles import exif_with_gps
-from .imagefiles import flat_png
-from .imagefiles import halves
-from .imagefiles import photo
-from .imagefiles import save
-from .imagefiles import swapped_primaries_icc
-from .imagefiles import truncated_jpeg
+from blogapp.images import pictures
+from blogapp.images import pixels as images
+from blogapp.images import variantstore as imagecache
+from blogapp.images.variantstore import VariantStore
+from tests.conftest import post_text
+from tests.imagefiles import bomb_png
+from tests.imagefiles import exif_with_gps
+from tests.imagefiles import flat_png
+from tests.imagefiles import halves
+from tests.imagefiles import photo
+from tests.imagefiles import save
+from tests.imagefiles import swapped_primaries_icc
+from tests.imagefiles import truncated_jpeg
 
 NEWEST = "2026-11-01T10:00:00Z"
 

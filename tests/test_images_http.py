@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import post_text
-from .imagefiles import photo
-from .imagefiles import save
-from .servers import Server
-from .test_browser import CHROMIUM
-from .test_browser import FLAGS
-from .test_browser import _need_browser
+from tests.conftest import post_text
+from tests.imagefiles import photo
+from tests.imagefiles import save
+from tests.servers import Server
+from tests.test_browser import CHROMIUM
+from tests.test_browser import FLAGS
+from tests.test_browser import _need_browser
 
 NEWEST = "2026-11-01T10:00:00Z"
 
@@ -27,7 +27,7 @@ def add_photo_post(tmp_path: Path, width: int = 2400, height: int = 1260, fmt: s
     """Make tmp_path hold tests/data plus a newest post whose cover is a large photo."""
     import shutil
 
-    from .conftest import DATA
+    from tests.conftest import DATA
 
     shutil.copytree(DATA / "posts", tmp_path / "posts")
     shutil.copytree(DATA / "public", tmp_path / "public")

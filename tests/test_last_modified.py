@@ -21,16 +21,15 @@ import pytest
 from werkzeug.http import http_date
 
 from blogapp import create_app
-from blogapp import lastmodified
-
-from . import servers
-from .conftest import post_text
-from .servers import NGINX_HOST
-from .servers import WORKERS
-from .servers import Nginx
-from .servers import Server
-from .servers import copy_project
-from .servers import start_nginx_stack
+from blogapp.pagecache import lastmodified
+from tests import servers
+from tests.conftest import post_text
+from tests.servers import NGINX_HOST
+from tests.servers import WORKERS
+from tests.servers import Nginx
+from tests.servers import Server
+from tests.servers import copy_project
+from tests.servers import start_nginx_stack
 
 ANCIENT = "Mon, 01 Jan 2001 00:00:00 GMT"
 

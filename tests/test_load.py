@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import post_text
-from .servers import WORKERS
-from .servers import Load
-from .servers import Server
+from tests.conftest import post_text
+from tests.servers import WORKERS
+from tests.servers import Load
+from tests.servers import Server
 
 #: Pages the load threads cycle through: listings, a post, feeds, the churned post, health.
 PATHS = ["/", "/posts/hello-world", "/feed.xml", "/tags", "/posts/churn", "/sitemap.xml", "/healthz", "/page/2"]

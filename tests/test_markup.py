@@ -13,8 +13,8 @@ import pytest
 from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
-from blogapp.markup import render_markdown
-from blogapp.plaintext import markdown_to_text
+from blogapp.text.markup import render_markdown
+from blogapp.text.plaintext import markdown_to_text
 
 VOID = {"br", "hr", "img", "input", "wbr"}
 

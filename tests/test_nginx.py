@@ -16,14 +16,14 @@ import time
 
 import pytest
 
-from .servers import NGINX_BROWSER
-from .servers import NGINX_HOST
-from .servers import NGINX_SITE
-from .servers import NGINX_VARIABLES
-from .servers import ROOT
-from .servers import decoded_text
-from .servers import nginx_stack
-from .servers import render_nginx_site
+from tests.servers import NGINX_BROWSER
+from tests.servers import NGINX_HOST
+from tests.servers import NGINX_SITE
+from tests.servers import NGINX_VARIABLES
+from tests.servers import ROOT
+from tests.servers import decoded_text
+from tests.servers import nginx_stack
+from tests.servers import render_nginx_site
 
 HOST = NGINX_HOST
 BROWSER = NGINX_BROWSER

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from blogapp import create_app
-
-from .conftest import post_text
+from tests.conftest import post_text
 
 
 @pytest.fixture

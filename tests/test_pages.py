@@ -12,9 +12,8 @@ from flask import url_for
 
 from blogapp import content
 from blogapp import create_app
-
-from .conftest import post_text
-from .htmlutil import Page
+from tests.conftest import post_text
+from tests.htmlutil import Page
 
 NEWEST = "microseconds-no-offset"  # fixture dated 2024-12-24, the newest visible post
 

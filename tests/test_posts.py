@@ -17,18 +17,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from blogapp.fields import Author
-from blogapp.fields import BadDateError
-from blogapp.fields import EmptyPostError
-from blogapp.fields import FrontMatterError
-from blogapp.fields import MissingFieldError
-from blogapp.fields import PostError
-from blogapp.markup import render_markdown
-from blogapp.posts import Post
-from blogapp.posts import extract_body
-from blogapp.posts import parse_post
-from blogapp.summary import Summary
-from blogapp.summary import summarize
+from blogapp.posts.fields import Author
+from blogapp.posts.fields import BadDateError
+from blogapp.posts.fields import EmptyPostError
+from blogapp.posts.fields import FrontMatterError
+from blogapp.posts.fields import MissingFieldError
+from blogapp.posts.fields import PostError
+from blogapp.posts.post import Post
+from blogapp.posts.post import extract_body
+from blogapp.posts.post import parse_post
+from blogapp.text.markup import render_markdown
+from blogapp.text.summary import Summary
+from blogapp.text.summary import summarize
 
 POSTS = Path(__file__).parent / "data" / "posts"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -651,8 +651,8 @@ def test_deeply_nested_front_matter_is_an_error_not_a_crash(nested, tmp_path):
         f"""
         from pathlib import Path
         from zoneinfo import ZoneInfo
-        from blogapp.fields import PostError
-        from blogapp.posts import parse_post
+        from blogapp.posts.fields import PostError
+        from blogapp.posts.post import parse_post
         text = Path({str(path)!r}).read_text(encoding="utf-8")
         try:
             parse_post(text, "deep.md", slug="deep", timezone=ZoneInfo("UTC"), default_author="A")

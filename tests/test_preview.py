@@ -22,16 +22,15 @@ import pytest
 
 from blogapp import content
 from blogapp import create_app
-from blogapp.views import preview
-from blogapp.views.preview import MAX_STREAMS
-
-from .conftest import post_text
-from .servers import Server
-from .servers import free_port
-from .servers import status_of
-from .test_browser import CHROMIUM
-from .test_browser import FLAGS
-from .test_browser import _need_browser
+from blogapp.web.views import preview
+from blogapp.web.views.preview import MAX_STREAMS
+from tests.conftest import post_text
+from tests.servers import Server
+from tests.servers import free_port
+from tests.servers import status_of
+from tests.test_browser import CHROMIUM
+from tests.test_browser import FLAGS
+from tests.test_browser import _need_browser
 
 ROOT = Path(__file__).parent.parent
 #: What Werkzeug's development server puts in the environ (the test client does not).

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import template_rendered
 
-from blogapp import publicfiles
+from blogapp.files import paths as publicfiles
 
 VIEWS = Path(__file__).parent.parent / "blogapp" / "views"
 

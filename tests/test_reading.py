@@ -10,14 +10,13 @@ import re
 import pytest
 from PIL import Image
 
-from blogapp.markup import render_markdown
-from blogapp.markup import render_markdown_with_toc
-from blogapp.publicfiles import image_size
-from blogapp.summary import count_words
-from blogapp.views.pages import json_for_script
-
-from .conftest import post_text
-from .htmlutil import Page
+from blogapp.files.paths import image_size
+from blogapp.text.markup import render_markdown
+from blogapp.text.markup import render_markdown_with_toc
+from blogapp.text.summary import count_words
+from blogapp.web.views.pages import json_for_script
+from tests.conftest import post_text
+from tests.htmlutil import Page
 
 JSON_LD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.DOTALL)
 

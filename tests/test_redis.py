@@ -11,11 +11,10 @@ from collections import Counter
 import pytest
 
 from blogapp import create_app
-
-from .conftest import count_renders
-from .conftest import post_text
-from .servers import Redis
-from .servers import Server
+from tests.conftest import count_renders
+from tests.conftest import post_text
+from tests.servers import Redis
+from tests.servers import Server
 
 
 @pytest.fixture

@@ -11,11 +11,10 @@ import time
 import pytest
 
 from blogapp import content
-from blogapp import related
-
-from .conftest import post_text
-from .htmlutil import Page
-from .servers import Server
+from blogapp.search import related
+from tests.conftest import post_text
+from tests.htmlutil import Page
+from tests.servers import Server
 
 # Two clear topics, no tags: a robotics tutorial series and a baking diary. Dates alternate
 # between them, so a post's previous and next posts (left out of "Related") are the other topic.
@@ -245,8 +244,8 @@ def test_a_worker_answers_other_requests_while_it_builds_the_index(tmp_path):
 def test_related_queries_read_only_the_matching_rows():
     """As for search: the per-version live-rows filter is applied after the MATCH, so a post's
     word counts and its "more like this" query do not look up every live row."""
-    from blogapp import search as search_module
-    from blogapp.posts import parse_post
+    from blogapp.posts.post import parse_post
+    from blogapp.search import fulltext as search_module
 
     def post(i: int):
         return parse_post(

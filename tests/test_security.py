@@ -6,9 +6,8 @@ import os
 
 import pytest
 
-from blogapp.pagecache import PageCache
-
-from .conftest import post_text
+from blogapp.pagecache.middleware import PageCache
+from tests.conftest import post_text
 
 SECRET = "TOP-SECRET-MARKER"
 

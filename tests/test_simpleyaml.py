@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from blogapp import simpleyaml
-from blogapp.posts import _HANDLER
+from blogapp.posts import fastyaml as simpleyaml
+from blogapp.posts.post import _HANDLER
 
 ROOT = Path(__file__).resolve().parent.parent
 

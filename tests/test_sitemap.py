@@ -15,10 +15,9 @@ from lxml import etree
 
 from blogapp import content
 from blogapp import create_app
-
-from .conftest import HIDDEN_SLUGS
-from .conftest import SITE_URL
-from .conftest import post_text
+from tests.conftest import HIDDEN_SLUGS
+from tests.conftest import SITE_URL
+from tests.conftest import post_text
 
 XSD = Path(__file__).parent / "data" / "sitemap.xsd"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from blogapp.social import card_footer
-from blogapp.social import render_card
-
-from .conftest import post_text
+from blogapp.images.social import card_footer
+from blogapp.images.social import render_card
+from tests.conftest import post_text
 
 SITE = "AURA Digital Labs"
 

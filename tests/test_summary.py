@@ -10,14 +10,13 @@ import feedparser
 import pytest
 
 from blogapp import content
-from blogapp import store as content_store
-from blogapp.posts import extract_body
-from blogapp.posts import parse_post
-from blogapp.summary import clean_excerpt
-from blogapp.summary import excerpt_problems
-from blogapp.summary import summarize
-
-from .conftest import post_text
+from blogapp.posts import store as content_store
+from blogapp.posts.post import extract_body
+from blogapp.posts.post import parse_post
+from blogapp.text.summary import clean_excerpt
+from blogapp.text.summary import excerpt_problems
+from blogapp.text.summary import summarize
+from tests.conftest import post_text
 
 TITLE = "Concerns Rise Over AI Bias in Loan Application Algorithms"
 BODY = (

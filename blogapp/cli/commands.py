@@ -1,0 +1,142 @@
+"""Command-line tools for the author: ``check``, ``new`` and ``export``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .. import content
+from ..config import ROOT
+from .export import export_to
+from .exportdir import ExportError
+from .exportdir import check_target
+from .lint import lint_posts
+from .newpost import create_post_file
+from .newpost import slugify
+from .newpost import taken_names
+from .pregen import make_all_variants
+
+
+@click.command("check")
+@click.option("--strict", is_flag=True, help="Also report warnings (missing files, broken links, ...).")
+@with_appcontext
+def check_command(strict: bool) -> None:
+    """Read every post; print one 'path: reason' line per problem; exit 1 if any."""
+    errors = content.invalid_posts()
+    for error in errors:
+        click.echo(str(error))
+    warnings = lint_posts() if strict else []
+    for warning in warnings:
+        click.echo(str(warning))
+    total = len(content.get_store().snapshot().posts)
+    visible = len(content.get_posts())
+    summary = f"{total} valid post(s), {visible} visible now, {len(errors)} invalid"
+    click.echo(summary + (f", {len(warnings)} warning(s)" if strict else ""), err=True)
+    if errors or warnings:
+        raise SystemExit(1)
+
+
+@click.command("new")
+@click.argument("title")
+@click.option("--publish", is_flag=True, help="Leave out 'draft: true' (the post goes live at once).")
+@with_appcontext
+def new_command(title: str, publish: bool) -> None:
+    """Write a new post file for TITLE and print its path.
+
+    The file name (and so the slug) is one no post has or claims, so no post is ever shadowed.
+    """
+    title = " ".join(title.split())
+    if not title:
+        raise click.UsageError("the title is empty")
+    now = dt.datetime.now(ZoneInfo(current_app.config["BLOG_TIMEZONE"])).replace(microsecond=0)
+    lines = [
+        "---",
+        f"title: {json.dumps(title, ensure_ascii=False)}",
+        f'date: "{now.isoformat()}"',
+        'excerpt: ""',
+        "tags: []",
+        *([] if publish else ["draft: true"]),
+        "---",
+        "",
+        "Write the post here, in markdown.",
+        "",
+    ]
+    store = content.get_store()
+    wanted = slugify(title)
+    try:
+        path = create_post_file(store.posts_dir, wanted, "\n".join(lines), taken_names(store))
+    except OSError as exc:
+        raise click.ClickException(f"no post file written: {exc}") from None
+    slug = path.name[:-3]
+    where = f"at /posts/{slug}" if publish else f"a draft, at /posts/{slug} once published"
+    taken = "" if slug == wanted else f" ('{wanted}' is taken by another post, alias or file)"
+    click.echo(f"wrote {path}: {where}{taken}", err=True)
+    click.echo(str(path))
+
+
+@click.command("export")
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an earlier export in TARGET.")
+@with_appcontext
+def export_command(target: Path, force: bool) -> None:
+    """Write the whole site as static files into TARGET (needs BLOG_SITE_URL).
+
+    TARGET must be new, empty, or (with --force) an earlier export; the new site is written
+    beside it and swapped in, so a failed export leaves TARGET as it was.
+    """
+    if not current_app.config["BLOG_SITE_URL"]:
+        raise click.UsageError(
+            "set BLOG_SITE_URL (FLASK_BLOG_SITE_URL=https://...): static files cannot ask for a host"
+        )
+    try:
+        real, replace = check_target(target, _protected_folders(current_app), force)
+    except (ExportError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        count, left = export_to(current_app, real, replace)  # type: ignore[arg-type]
+    except (ExportError, OSError) as exc:
+        raise click.ClickException(f"export failed, {target} is as it was: {exc}") from None
+    for path in left:
+        click.echo(f"left in place (the old export did not write it): {path}", err=True)
+    click.echo(f"wrote {count} files to {target}", err=True)
+
+
+def _protected_folders(app: Flask) -> dict[str, Path]:
+    """What an export must never be or contain, or (see exportdir) lie inside."""
+    cfg = app.config
+    return {
+        "project root": ROOT,
+        "current directory": Path.cwd(),
+        "posts folder": cfg["BLOG_POSTS_DIR"],
+        "public folder": cfg["BLOG_PUBLIC_DIR"],
+        "templates folder": Path(app.root_path, app.template_folder or "templates"),
+        "static folder": Path(app.root_path, app.static_folder or "static"),
+        "image cache": cfg["BLOG_IMAGE_CACHE_DIR"],
+        "removed-posts list": cfg["BLOG_GONE_FILE"],
+    }
+
+
+@click.command("images")
+@with_appcontext
+def images_command() -> None:
+    """Make every image variant the pages link (stored in BLOG_IMAGE_CACHE_DIR), so no
+    reader waits for one; exit 1 if any could not be made."""
+    made, failed = make_all_variants(current_app)  # type: ignore[arg-type]
+    for line in failed:
+        click.echo(line)
+    click.echo(f"{made} image variant(s) ready in {current_app.config['BLOG_IMAGE_CACHE_DIR']}", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Register the CLI commands."""
+    for command in (check_command, new_command, export_command, images_command):
+        app.cli.add_command(command)

@@ -1,0 +1,143 @@
+"""Watching the public files the posts use: a fingerprint of their state for the content version.
+
+A page shows a post's cover only if its file exists (else the generated placeholder), the
+author's picture (else initials), the width and height of images in the body, the size of a
+feed enclosure. So the content version that keys the page cache includes, for every file of
+BLOG_PUBLIC_DIR the posts name (``coverImage``, ``ogImage``, ``author.picture``, and paths in
+the body: images, links, raw ``src=``), whether it is a file and its size: adding, deleting
+or replacing one changes every key on every worker, as an edit to a post does. Sizes, not
+times, so hosts with their own copies of the same files agree (and share a Redis cache).
+
+ContentStore asks on every reload interval; the files are looked at only when inotify
+reports a change in a folder holding one of them (or every FULL_LOOK_EVERY seconds), or on
+every interval without inotify (BLOG_WATCH=poll, or more folders than are worth watching).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import posixpath
+import re
+import stat
+from collections.abc import Iterable
+from urllib.parse import unquote
+from urllib.parse import urljoin
+
+from ..pagecache.lastmodified import newest_mtime
+from ..posts.post import Post
+from .inotify import FULL_LOOK_EVERY
+from .inotify import Watch
+from .paths import is_file_path
+from .paths import strip_query
+
+#: At most this many paths are taken from one post (its front matter's come first).
+MAX_REFS_PER_POST = 100
+#: With more folders than this to watch (each inotify watch takes kernel memory, per worker),
+#: or when the kernel refuses more watches, the files are looked at every interval instead.
+MAX_WATCHED_FOLDERS = 16384
+# Linear time on any text: each match starts at a literal ("](", "src", a new line's "[")
+# and every repeat is a single character class, bounded. Each pattern starts with a literal
+# so the regex engine scans for it quickly (an alternation or IGNORECASE would try every
+# position of every post).
+_LINK_TARGET = re.compile(r"""\]\([ \t]*<?([^\s()<>"']{1,2000})""")
+_SRC = re.compile(r"""\bsrc[ \t]*=[ \t]*["']?([^"'\s<>]{1,2000})""", re.IGNORECASE)
+_LINK_DEFINITION = re.compile(r"\n[ \t]{0,3}\[[^\]\n]{1,999}\]:[ \t]*<?([^\s<>]{1,2000})")
+
+
+def references(post: Post, text: str) -> tuple[str, ...]:
+    """Paths under BLOG_PUBLIC_DIR (``assets/blog/x.jpg``) that ``post`` may show, ``text``
+    being its whole file; resolved as the pages resolve them (body paths against the post's
+    URL). More is harmless (a missing file is one stat); nothing it shows may be left out."""
+    found: dict[str, None] = {}
+    for value in (post.cover_image, post.og_image, post.author.picture):
+        if value and is_file_path(value):
+            _add(found, strip_query(value))
+    page = "/posts/" + post.slug
+    urls = _LINK_TARGET.findall(text) + _LINK_DEFINITION.findall(text)
+    if "src" in text.lower():  # raw HTML (<img src=...>, any case): rare, so looked for only then
+        urls += _SRC.findall(text)
+    for url in dict.fromkeys(urls):
+        if len(found) >= MAX_REFS_PER_POST:
+            break
+        if url.startswith(("https://", "http://")):
+            continue  # the common case, decided before any further work
+        if "&" in url:
+            url = html.unescape(url)
+        url = url.strip()
+        if not is_file_path(url):
+            continue
+        path = strip_query(url if url.startswith("/") and not url.startswith("//") else urljoin(page, url))
+        if path.startswith("/"):
+            _add(found, path)
+            _add(found, unquote(path))
+    return tuple(found)[:MAX_REFS_PER_POST]
+
+
+def _add(found: dict[str, None], path: str) -> None:
+    relative = posixpath.normpath("/" + path).lstrip("/")
+    if relative and relative != ".":
+        found[relative] = None
+
+
+class PublicFiles:
+    """The state of the public files some posts use, as one fingerprint, kept current."""
+
+    def __init__(self, root: str, watch: bool) -> None:
+        self.root = os.path.realpath(root)
+        self.refs: tuple[str, ...] = ()
+        self._watch = Watch() if watch and Watch.available() else None
+        self._polling = self._watch is None
+        self._aimed = -float("inf")
+        #: Newest modification time of the files used and of their folders (Last-Modified).
+        self.modified = 0.0
+        self.fingerprint = self._digest()
+
+    def use(self, refs: Iterable[str]) -> None:
+        """The posts now use ``refs``; the next ``current()`` looks at them."""
+        refs = tuple(sorted(set(refs)))
+        if refs != self.refs:
+            self.refs = refs
+            self._aimed = -float("inf")
+
+    def current(self, now: float) -> str:
+        """The fingerprint, after a look at the files if a watched folder reported a change,
+        the refs changed, FULL_LOOK_EVERY seconds passed, or the files are polled."""
+        changed = self._watch.changed() if self._watch is not None else True  # always drain
+        watching = self._watch is not None and self._watch.working and not self._polling
+        full = now - self._aimed >= FULL_LOOK_EVERY
+        if self._watch is not None and (full or (changed and watching)):
+            self._aimed = now
+            self._aim()  # folders may have come or gone
+        if changed or full or not watching:
+            self.fingerprint = self._digest()
+        return self.fingerprint
+
+    def _aim(self) -> None:
+        """Watch the folder of each file, or its nearest existing parent inside the public
+        folder (a folder created later then shows as an event there)."""
+        assert self._watch is not None
+        folders: set[str] = set()
+        for parent in {os.path.dirname(os.path.join(self.root, ref)) for ref in self.refs}:
+            while parent != self.root and not os.path.isdir(parent) and parent.startswith(self.root + os.sep):
+                parent = os.path.dirname(parent)
+            folders.add(parent)
+        self._polling = len(folders) > MAX_WATCHED_FOLDERS or not os.path.isdir(self.root)
+        self._watch.retarget(() if self._polling else tuple(sorted(folders)))
+
+    def _digest(self) -> str:
+        digest = hashlib.blake2b(digest_size=8)
+        newest = 0.0
+        for ref in self.refs:
+            try:
+                st = os.stat(os.path.join(self.root, ref))
+                state = f"{st.st_size}" if stat.S_ISREG(st.st_mode) else "-"
+                newest = max(newest, st.st_mtime)
+            except (OSError, ValueError):
+                state = "-"
+            digest.update(f"{ref}\0{state}\0".encode(errors="surrogateescape"))
+        # A file removed leaves no time of its own: its folder's time says when.
+        folders = {os.path.dirname(os.path.join(self.root, ref)) for ref in self.refs}
+        self.modified = max(newest, newest_mtime(folders))
+        return digest.hexdigest()

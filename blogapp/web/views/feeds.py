@@ -1,0 +1,249 @@
+"""Feeds: RSS 2.0, Atom 1.0 and JSON Feed 1.1, for the whole site, per tag and per author."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from lxml import etree
+from werkzeug.wrappers import Response
+
+from ... import content
+from ...files import paths
+from ...pagecache.middleware import cacheable
+from ...posts.fields import xml_safe
+from ...posts.post import Post
+from ...posts.post import newest_change
+from ..templating import absolute_path
+from ..templating import absolute_url
+from ..templating import absolutize_urls
+from ..templating import site_base
+from .common import share_image_url
+from .common import to_canonical
+
+bp = Blueprint("feeds", __name__)
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+JSON_TYPE = "application/feed+json; charset=utf-8"
+
+
+def xml_text(value: str) -> str:
+    """Drop characters that XML 1.0 cannot carry (posts.py cleans front matter already; this
+    guards whatever else reaches a feed: ids, rendered bodies, settings)."""
+    return xml_safe(value)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one feed covers: the whole site, one tag or one author."""
+
+    kind: str  #: "site", "tag" or "author"
+    name: str | None  #: the tag's or author's display name
+    url_values: dict[str, str]  #: the feed's and the listing page's URL values
+    posts: list[Post]  #: the newest BLOG_FEED_LIMIT of them
+
+
+#: Feed endpoints by scope and format.
+ENDPOINTS = {
+    "site": {"rss": "feeds.rss", "atom": "feeds.atom", "json": "feeds.json_feed"},
+    "tag": {"rss": "feeds.tag_rss", "atom": "feeds.tag_atom", "json": "feeds.tag_json"},
+    "author": {"rss": "feeds.author_rss", "atom": "feeds.author_atom", "json": "feeds.author_json"},
+}
+
+
+def _scope(tag: str | None, slug: str | None) -> Scope:
+    """The site's, one tag's or one author's newest BLOG_FEED_LIMIT posts.
+
+    :raise NotFound: for an unknown tag or author.
+    :raise HTTPException: a 301 for a tag or author spelled another way (``common.to_canonical``).
+    """
+    limit = current_app.config["BLOG_FEED_LIMIT"]
+    if tag is not None:
+        found = content.get_tag(tag)
+        if found is None:
+            abort(404, f"No posts are tagged {tag!r}.")
+        to_canonical(tag=found[0])
+        return Scope("tag", found[0], {"tag": found[0]}, found[1][:limit])
+    if slug is not None:
+        by = content.get_author(slug)
+        if by is None:
+            abort(404, f"No author {slug!r}.")
+        slug = content.author_slug_of(by[0])
+        to_canonical(slug=slug)
+        return Scope("author", by[0].name, {"slug": slug}, by[1][:limit])
+    return Scope("site", None, {}, content.get_posts()[:limit])
+
+
+def entry_id(post: Post) -> str:
+    """Stable id: the front matter's ``id:`` if given (a renamed post keeps it), else the permalink."""
+    return xml_text(str(post.meta.get("id") or absolute_url("pages.post", slug=post.slug)))
+
+
+def entry_html(post: Post) -> str:
+    """The post's sanitized HTML with every relative href/src made absolute."""
+    html = content.render(post, for_page=False).html
+    return xml_text(absolutize_urls(str(html), absolute_url("pages.post", slug=post.slug)))
+
+
+def _feed_meta(scope: Scope, fmt: str) -> dict[str, str]:
+    cfg = current_app.config
+    site, name = cfg["BLOG_TITLE"], scope.name
+    meta = {"title": f"{site}: {name}" if name else site, "author": cfg["BLOG_AUTHOR"]}
+    if scope.kind == "tag":
+        meta["description"] = f"Posts tagged {name} on {site}."
+        meta["home"] = absolute_url("pages.tag", **scope.url_values)
+    elif scope.kind == "author":
+        meta["description"] = f"Posts by {name} on {site}."
+        meta["home"] = absolute_url("authors.author", **scope.url_values)
+        meta["author"] = name or meta["author"]
+    else:
+        meta["description"] = cfg["BLOG_DESCRIPTION"]
+        meta["home"] = site_base() + "/"
+    meta["self"] = absolute_url(ENDPOINTS[scope.kind][fmt], **scope.url_values)
+    return meta
+
+
+def _generator(scope: Scope, fmt: str) -> FeedGenerator:
+    meta = _feed_meta(scope, fmt)
+    fg = FeedGenerator()
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.id(meta["home"])
+    fg.title(xml_text(meta["title"]))
+    fg.description(xml_text(meta["description"]))
+    fg.subtitle(xml_text(meta["description"]))
+    # feedgen takes the RSS channel <link> from the *last* link: the site's page, not the feed.
+    fg.link(href=meta["self"], rel="self")
+    fg.link(href=meta["home"], rel="alternate", type="text/html")
+    fg.language(current_app.config["BLOG_LANGUAGE"])
+    fg.author({"name": xml_text(meta["author"])})
+    fg.generator("AURA blog (feedgen)")
+    fg.updated(newest_change(scope.posts))
+    fg.lastBuildDate(newest_change(scope.posts))
+    for post in scope.posts:
+        _add_entry(fg, post)
+    return fg
+
+
+def _add_entry(fg: FeedGenerator, post: Post) -> None:
+    link = absolute_url("pages.post", slug=post.slug)
+    fe = fg.add_entry(order="append")
+    fe.id(entry_id(post))
+    fe.guid(entry_id(post), permalink=entry_id(post) == link)
+    fe.title(xml_text(post.title))
+    fe.link(href=link, rel="alternate", type="text/html")
+    excerpt = xml_text(content.summary(post).excerpt)
+    fe.summary(excerpt)
+    fe.description(excerpt)
+    fe.content(entry_html(post), type="html")
+    fe.author({"name": xml_text(post.author.name)})
+    fe.dc.dc_creator(xml_text(post.author.name))
+    fe.published(post.date)
+    fe.updated(post.modified)
+    for tag in post.tags:
+        fe.category(term=xml_text(tag), label=xml_text(tag))
+    image = _cover_file(post)
+    if image:
+        url, length, mimetype = image
+        fe.enclosure(url=url, length=str(length), type=mimetype)
+
+
+def _cover_file(post: Post) -> tuple[str, int, str] | None:
+    """(absolute URL, bytes, type) of the post's local cover or og image, for enclosures."""
+    for candidate in (post.cover_image, post.og_image):
+        path = paths.find(candidate)
+        if candidate and path:
+            mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            return absolute_path(candidate), os.path.getsize(path), mimetype
+    return None
+
+
+def _respond(body: bytes, mimetype: str) -> Response:
+    # No Last-Modified from the entries: an edit without `updated:` or an older post added
+    # changes the feed but not the newest date in it. The page cache sends the site's.
+    return Response(body, content_type=mimetype)
+
+
+def rss(tag: str | None = None, slug: str | None = None) -> Response:
+    """RSS 2.0 with the full post in content:encoded."""
+    fg = _generator(_scope(tag, slug), "rss")
+    return _respond(fg.rss_str(pretty=True), RSS_TYPE)
+
+
+def atom(tag: str | None = None, slug: str | None = None) -> Response:
+    """Atom 1.0 with the full post as html content."""
+    scope = _scope(tag, slug)
+    fg = _generator(scope, "atom")
+    return _respond(_fix_atom_links(fg.atom_str(pretty=True), scope.posts), ATOM_TYPE)
+
+
+def _fix_atom_links(xml: bytes, posts: list[Post]) -> bytes:
+    """Give entry links their ``rel``, ``type`` and ``length``.
+
+    feedgen 1.0.0 drops them on entries, which would make a cover enclosure a second
+    alternate link; entries come out in ``posts`` order, one permalink then the cover.
+    """
+    root = etree.fromstring(xml)
+    for entry, post in zip(root.iterfind(f"{{{ATOM_NS}}}entry"), posts, strict=True):
+        links = entry.findall(f"{{{ATOM_NS}}}link")
+        links[0].attrib.update({"rel": "alternate", "type": "text/html"})
+        cover = _cover_file(post)
+        if cover and len(links) > 1:
+            links[1].attrib.update({"rel": "enclosure", "type": cover[2], "length": str(cover[1])})
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def json_feed(tag: str | None = None, slug: str | None = None) -> Response:
+    """JSON Feed 1.1."""
+    scope = _scope(tag, slug)
+    meta = _feed_meta(scope, "json")
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": meta["title"],
+        "home_page_url": meta["home"],
+        "feed_url": meta["self"],
+        "description": meta["description"],
+        "language": current_app.config["BLOG_LANGUAGE"],
+        "authors": [{"name": meta["author"]}],
+        "items": [_json_item(post) for post in scope.posts],
+    }
+    body = json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8")
+    return _respond(body, JSON_TYPE)
+
+
+def _json_item(post: Post) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": entry_id(post),
+        "url": absolute_url("pages.post", slug=post.slug),
+        "title": post.title,
+        "content_html": entry_html(post),
+        "summary": content.summary(post).excerpt,
+        "image": share_image_url(post),
+        "date_published": post.date.isoformat(),
+        "date_modified": post.modified.isoformat(),
+        "authors": [{"name": post.author.name}],
+        "tags": list(post.tags),
+    }
+    return item
+
+
+for _rule, _endpoint, _fn in (
+    ("/feed.xml", "rss", rss),
+    ("/atom.xml", "atom", atom),
+    ("/feed.json", "json_feed", json_feed),
+    ("/tags/<tag>/feed.xml", "tag_rss", rss),
+    ("/tags/<tag>/atom.xml", "tag_atom", atom),
+    ("/tags/<tag>/feed.json", "tag_json", json_feed),
+    ("/authors/<slug>/feed.xml", "author_rss", rss),
+    ("/authors/<slug>/atom.xml", "author_atom", atom),
+    ("/authors/<slug>/feed.json", "author_json", json_feed),
+):
+    bp.add_url_rule(_rule, _endpoint, cacheable(_fn))
