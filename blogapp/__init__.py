@@ -8,12 +8,12 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import content
+from . import public
 from .cli import commands
 from .config import DEFAULTS
 from .config import ROOT
 from .config import check_config
 from .extensions import init_cache
-from .files import paths
 from .images import variantstore
 from .pagecache.middleware import PageCache
 from .search import fulltext
@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then FLASK_* environment (or ``test_config``), then checks."""
     app = Flask(__name__, template_folder=ROOT / "templates", static_folder=ROOT / "static")
     # Flask's static route, under the public folder's rules (no hidden files, nothing outside).
-    app.view_functions["static"] = paths.static_file
+    app.view_functions["static"] = public.static_file
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env()

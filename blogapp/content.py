@@ -21,13 +21,15 @@ from .posts.fields import normalize_slug
 from .posts.fields import tag_key
 from .posts.post import Post
 from .posts.store import ContentStore
+from .text.documents import Documents
 from .text.markup import RenderedBody
 from .text.summary import Summary
 
 
 def init_app(app: Flask) -> None:
     """Attach a ContentStore to ``app``."""
-    app.extensions["blog_content"] = ContentStore(app.config)
+    store = app.extensions["blog_content"] = ContentStore(app.config)
+    app.extensions["blog_documents"] = Documents(store.body, trust_html=app.config["BLOG_TRUST_HTML"])
     app.jinja_env.globals["author_slug_of"] = author_slug_of
 
 
@@ -120,12 +122,12 @@ def invalid_posts() -> list[PostError]:
 def render(post: Post, *, for_page: bool = True) -> RenderedBody:
     """``post``'s body as HTML (its page's, or with ``for_page=False`` the feeds'), with
     BLOG_TRUST_HTML applied."""
-    return get_store().render(post, for_page=for_page)
+    return current_app.extensions["blog_documents"].render(post, for_page=for_page)
 
 
 def summary(post: Post) -> Summary:
     """What listings, feeds and meta tags say of ``post``: excerpt, words, reading time."""
-    return get_store().summary(post)
+    return current_app.extensions["blog_documents"].summary(post)
 
 
 def body(post: Post) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 import brotli
 import pytest
 
-from blogapp.pagecache import lastmodified
+from blogapp.files import paths
 from tests.conftest import DATA
 
 ROOT = Path(__file__).parent.parent
@@ -127,8 +127,8 @@ class Server:
     def _wait_for_dates(self) -> None:
         """Wait out the second of the newest change the server started with (the build's first
         serving, the posts' files): within it pages go out undated, under a provisional ETag
-        (blogapp/lastmodified.py), and tests that count revalidations expect the usual ones."""
-        newest = lastmodified.newest_mtime([self.posts, *self.posts.glob("*.md")])
+        (blogapp/pagecache/lastmodified.py), and tests that count revalidations expect the usual ones."""
+        newest = paths.newest_mtime([self.posts, *self.posts.glob("*.md")])
         dates = self.tmp_path / "state" / "build-dates.json"
         with contextlib.suppress(OSError, ValueError):
             newest = max(newest, *json.loads(dates.read_text()).values())

@@ -17,16 +17,16 @@ import pytest
 from werkzeug.http import http_date
 
 from blogapp import create_app
-from blogapp.files import public as publicwatch
+from blogapp.files import watched as publicwatch
 from blogapp.files.inotify import Watch
-from blogapp.files.public import PublicFiles
-from blogapp.files.public import references
+from blogapp.files.watched import PublicFiles
 from blogapp.pagecache import entry as cacheentry
 from blogapp.pagecache import key as cachekey
 from blogapp.pagecache import middleware as pagecache
 from blogapp.pagecache.middleware import cacheable
 from blogapp.posts.fields import Author
 from blogapp.posts.post import Post
+from blogapp.posts.references import references
 from blogapp.search import fulltext as fts
 from blogapp.web.assets import is_canonical
 from tests.conftest import DATA

@@ -445,7 +445,7 @@ def test_16_bit_grey_png_decodes_within_the_byte_budget(tmp_path: Path):
     source.write_bytes(flat_png(6324, 6324, depth=16, colour=0))
     assert images.probe(str(source)).resizable  # within MAX_DECODE_BYTES: made, not refused
     script = (
-        "import resource, sys; from blogapp import images\n"
+        "import resource, sys; from blogapp.images import pixels as images\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "data = images.make_variant(sys.argv[1], 1920, 'webp')\n"
         "print(len(data), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import template_rendered
 
+from blogapp import public
 from blogapp.files import paths as publicfiles
 
 VIEWS = Path(__file__).parent.parent / "blogapp" / "views"
@@ -74,25 +75,25 @@ def test_is_inside(folder):
 
 def test_lookup_and_urls_under_the_public_folder(app):
     with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": "/blog"}):
-        assert publicfiles.find("/assets/blog/cover.png?v=2#top").endswith("/assets/blog/cover.png")
-        assert publicfiles.find("https://cdn.example.com/assets/blog/cover.png") is None
-        assert publicfiles.find("/assets/blog/missing.png") is None
-        assert publicfiles.find(None) is None
-        assert publicfiles.exists("/assets/blog/cover.png")
-        assert publicfiles.exists("https://cdn.example.com/x.png")  # remote: taken on trust
-        assert not publicfiles.exists("/assets/blog/missing.png")
-        assert not publicfiles.exists(None)
-        assert publicfiles.public_url("/assets/blog/cover.png") == "/blog/assets/blog/cover.png"
-        assert publicfiles.public_url("https://cdn.example.com/x.png") == "https://cdn.example.com/x.png"
+        assert public.find("/assets/blog/cover.png?v=2#top").endswith("/assets/blog/cover.png")
+        assert public.find("https://cdn.example.com/assets/blog/cover.png") is None
+        assert public.find("/assets/blog/missing.png") is None
+        assert public.find(None) is None
+        assert public.exists("/assets/blog/cover.png")
+        assert public.exists("https://cdn.example.com/x.png")  # remote: taken on trust
+        assert not public.exists("/assets/blog/missing.png")
+        assert not public.exists(None)
+        assert public.public_url("/assets/blog/cover.png") == "/blog/assets/blog/cover.png"
+        assert public.public_url("https://cdn.example.com/x.png") == "https://cdn.example.com/x.png"
 
 
 def test_body_image_size_resolves_relative_sources_against_the_page(app):
     with app.test_request_context():
-        assert publicfiles.body_image_size("../assets/blog/cover.png", "/posts/x") is not None
-        assert publicfiles.body_image_size("/assets/blog/cover.png", "/posts/x") is not None
-        assert publicfiles.body_image_size("/assets/blog/co%76er.png", "/posts/x") is not None  # %76 is "v"
-        assert publicfiles.body_image_size("https://cdn.example.com/assets/blog/cover.png", "/posts/x") is None
-        assert publicfiles.body_image_size("", "/posts/x") is None
+        assert public.body_image_size("../assets/blog/cover.png", "/posts/x") is not None
+        assert public.body_image_size("/assets/blog/cover.png", "/posts/x") is not None
+        assert public.body_image_size("/assets/blog/co%76er.png", "/posts/x") is not None  # %76 is "v"
+        assert public.body_image_size("https://cdn.example.com/assets/blog/cover.png", "/posts/x") is None
+        assert public.body_image_size("", "/posts/x") is None
 
 
 @pytest.mark.parametrize("url", ["/", "/posts/hello-world", "/posts/missing-cover", "/tags/python", "/archive"])

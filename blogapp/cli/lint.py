@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from .. import content
-from ..files import paths
+from .. import public
 from ..images import pixels
 from ..posts.post import Post
 from ..posts.post import opens_with_title
@@ -60,7 +60,7 @@ def _files(post: Post) -> list[LintWarning]:
     return [
         LintWarning(post.source, f"{name} file not found: {value}")
         for name, value in checks
-        if value and not paths.exists(value)
+        if value and not public.exists(value)
     ]
 
 
@@ -74,7 +74,7 @@ def _image_sizes(post: Post, body: str) -> list[LintWarning]:
     named += [("body image", url) for url in _BODY_IMAGE.findall(body)]
     warnings = []
     for name, url in named:
-        real = paths.find(url) if url else None
+        real = public.find(url) if url else None
         if real is None or not real.lower().endswith(_RASTER_SUFFIXES):
             continue
         source = pixels.probe(real)

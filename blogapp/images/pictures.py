@@ -27,6 +27,7 @@ from flask import request
 from markupsafe import Markup
 
 from .. import content
+from .. import public
 from ..files import paths
 from . import pixels
 
@@ -66,16 +67,16 @@ def picture(url: str, slot: str) -> Picture:
     pixels.SLOT_WIDTHS); without sources when the file is not a raster image we resize."""
     found = _source(url)
     if found is None:
-        return Picture(paths.public_url(url))
+        return Picture(public.public_url(url))
     relative, source = found
     widths = source.widths(slot)
     if not widths:
-        return Picture(paths.public_url(url))
+        return Picture(public.public_url(url))
     sources = tuple(
         (pixels.MIME[fmt], ", ".join(f"{variant_url(relative, source, w, fmt)} {w}w" for w in widths))
         for fmt in pixels.MODERN
     )
-    return Picture(paths.public_url(url), sources)
+    return Picture(public.public_url(url), sources)
 
 
 def share_variant(url: str) -> str | None:
@@ -89,7 +90,7 @@ def share_variant(url: str) -> str | None:
 
 
 def _source(url: str) -> tuple[str, pixels.Source] | None:
-    real = paths.find(url)
+    real = public.find(url)
     if real is None or not is_linked(unquote(paths.strip_query(url)), real):
         return None
     source = pixels.probe(real)
@@ -135,10 +136,10 @@ _SRC = re.compile(r"""\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGN
 
 
 def body_pictures(html: Markup, page_path: str) -> Markup:
-    """A post body with its image hints (paths.add_image_hints) and each local raster
+    """A post body with its image hints (public.add_image_hints) and each local raster
     ``<img>`` wrapped in a ``<picture>`` offering its variants at ``SIZES["body"]`` (one
     with its own ``srcset`` is left as the author wrote it)."""
-    hinted = str(paths.add_image_hints(html, page_path))
+    hinted = str(public.add_image_hints(html, page_path))
 
     def wrap(match: re.Match[str]) -> str:
         tag = match.group()

@@ -27,7 +27,6 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 from werkzeug.http import http_date
@@ -37,17 +36,6 @@ logger = logging.getLogger("blogapp.lastmodified")
 
 #: Builds remembered in the dates file (older ones are forgotten; one coming back is new).
 BUILDS_KEPT = 50
-
-
-def newest_mtime(paths: Iterable[str | os.PathLike[str]]) -> float:
-    """The newest modification time among ``paths`` that exist (0.0 for none)."""
-    newest = 0.0
-    for path in paths:
-        try:
-            newest = max(newest, os.stat(path).st_mtime)
-        except (OSError, ValueError):
-            continue
-    return newest
 
 
 def first_served(digest: str, dates_file: Path, now: float | None = None) -> float:

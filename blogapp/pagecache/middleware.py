@@ -36,6 +36,7 @@ from werkzeug.wsgi import get_host
 from .. import content
 from ..config import ROOT
 from ..extensions import cache
+from ..files.paths import newest_mtime
 from ..posts.catalog import View
 from . import lastmodified
 from .entry import MARK
@@ -50,7 +51,6 @@ from .key import page_files
 from .key import page_files_state
 from .lastmodified import first_served
 from .lastmodified import http_seconds
-from .lastmodified import newest_mtime
 
 logger = logging.getLogger("blogapp.pagecache")
 

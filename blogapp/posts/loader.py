@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..files.public import references
 from .fields import EncodingError
 from .fields import PostError
 from .fields import TooLargeError
@@ -20,6 +19,7 @@ from .fields import normalize_slug
 from .post import Post
 from .post import extract_body
 from .post import parse_post
+from .references import references
 
 StatKey = tuple[int, int, int]
 #: What loading one file gives: content digest, Post or PostError, public files it uses.

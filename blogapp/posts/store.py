@@ -14,7 +14,6 @@ public files they use (publicwatch.py), which are checked every interval.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gc
 import hashlib
 import logging
@@ -22,7 +21,6 @@ import multiprocessing
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -30,16 +28,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .. import offload
 from ..files.inotify import FULL_LOOK_EVERY
 from ..files.inotify import Watch
 from ..files.paths import is_inside
-from ..files.public import PublicFiles
-from ..pagecache.lastmodified import newest_mtime
-from ..text.markup import RenderedBody
-from ..text.markup import render_body
-from ..text.summary import Summary
-from ..text.summary import summarize
+from ..files.paths import newest_mtime
+from ..files.watched import PublicFiles
 from .catalog import Snapshot
 from .catalog import View
 from .catalog import alias_paths
@@ -83,8 +76,6 @@ class ContentStore:
             timezone=ZoneInfo(cfg["BLOG_TIMEZONE"]),
             default_author=cfg["BLOG_AUTHOR"],
         )
-        #: BLOG_TRUST_HTML, read once: ``render`` applies it to every post.
-        self.trust_html: bool = cfg["BLOG_TRUST_HTML"]
         # {path: (stat key, content digest, Post or PostError, public files it uses)}
         self._memo: dict[str, tuple[StatKey, str, Post | PostError, tuple[str, ...]]] = {}
         self._stats: dict[str, StatKey] = {}
@@ -100,7 +91,6 @@ class ContentStore:
         self._public = PublicFiles(str(cfg["BLOG_PUBLIC_DIR"]), watch=cfg["BLOG_WATCH"] == "auto")
         self._snapshot: Snapshot | None = None
         self._linked: tuple[View, frozenset[str]] | None = None
-        self._summaries: weakref.WeakKeyDictionary[Post, Summary] = weakref.WeakKeyDictionary()
         #: "Now" for publication times (POSIX seconds); tests set their own to move time.
         self.clock: Callable[[], float] = time.time
 
@@ -199,26 +189,6 @@ class ContentStore:
             memo = {item.source: refs for _, _, item, refs in self._memo.values() if isinstance(item, Post)}
             self._linked = linked = (view, frozenset(ref for post in view.posts for ref in memo.get(post.source, ())))
         return linked[1]
-
-    def summary(self, post: Post) -> Summary:
-        """What listings show of ``post`` (excerpt, words, reading time), from its body read
-        once (in the offload pool when it is big, as ``render``); remembered as long as the Post
-        is (an edited file is a new Post)."""
-        found = self._summaries.get(post)
-        if found is None:
-            body = self.body(post)
-            found = offload.run(summarize, post, body) if len(body) > offload.BIG_TEXT_CHARS else summarize(post, body)
-            self._summaries[post] = found
-        return found
-
-    def render(self, post: Post, *, for_page: bool = True) -> RenderedBody:
-        """The one place a post becomes HTML: its body, read from the file now, rendered
-        (and sanitized unless BLOG_TRUST_HTML); ``for_page`` adds heading permalinks, as
-        ``markup.render_body`` says. A body over ``offload.BIG_TEXT_CHARS`` is rendered in the
-        offload pool, so the worker's other requests go on meanwhile."""
-        body = self.body(post)
-        render = functools.partial(render_body, trust_html=self.trust_html, for_page=for_page)
-        return offload.run(render, body) if len(body) > offload.BIG_TEXT_CHARS else render(body)
 
     def text(self, post: Post) -> str:
         """``post``'s whole file text as it is now (front matter included)."""

@@ -10,7 +10,7 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from ... import content
-from ...files import paths
+from ... import public
 from ...pagecache.middleware import cacheable
 from ...posts.post import Post
 from ..templating import absolute_path
@@ -30,10 +30,10 @@ def post_summary(post: Post) -> dict[str, Any]:
         "title": post.title,
         "date": iso_date(post.date),
         "excerpt": content.summary(post).excerpt,
-        "coverImage": absolute_path(cover) if cover and paths.exists(cover) else None,
+        "coverImage": absolute_path(cover) if cover and public.exists(cover) else None,
         "author": {
             "name": post.author.name,
-            "picture": absolute_path(picture) if picture and paths.exists(picture) else None,
+            "picture": absolute_path(picture) if picture and public.exists(picture) else None,
         },
         "tags": list(post.tags),
         "url": absolute_url("pages.post", slug=post.slug),

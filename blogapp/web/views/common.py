@@ -23,7 +23,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from ... import content
-from ...files import paths
+from ... import public
 from ...images import pictures
 from ...posts.fields import Author
 from ...posts.fields import author_slug
@@ -80,7 +80,7 @@ def cover_picture(post: Post) -> pictures.Picture:
     """The post's cover and its variants, or the generated placeholder when it has none or
     the file is missing."""
     cover = post.cover_image
-    if cover and paths.exists(cover):
+    if cover and public.exists(cover):
         return pictures.picture(cover, "cover")
     return pictures.Picture(url_for("pages.cover", slug=post.slug))
 
@@ -98,7 +98,7 @@ def avatar_picture(post: Post) -> pictures.Picture | None:
 def author_picture(author: Author) -> pictures.Picture | None:
     """An author's picture and its variants, or None when it is missing (pages show initials)."""
     picture = author.picture
-    return pictures.picture(picture, "avatar") if picture and paths.exists(picture) else None
+    return pictures.picture(picture, "avatar") if picture and public.exists(picture) else None
 
 
 def share_image_url(post: Post) -> str:
@@ -106,7 +106,7 @@ def share_image_url(post: Post) -> str:
     cover (the file itself when it has none, e.g. SVG or remote), else the generated PNG
     card (social sites do not accept SVG)."""
     for candidate in (post.og_image, post.cover_image):
-        if candidate and paths.exists(candidate):
+        if candidate and public.exists(candidate):
             return absolute_path(pictures.share_variant(candidate) or candidate)
     return absolute_url("pages.card", slug=post.slug)
 
@@ -132,6 +132,6 @@ def author_json_ld(author: Author) -> dict[str, Any]:
     data: dict[str, Any] = {"@type": "Organization" if is_site else "Person", "name": author.name}
     if slug:
         data["url"] = absolute_url("authors.author", slug=slug)
-    if author.picture and paths.exists(author.picture):
+    if author.picture and public.exists(author.picture):
         data["image"] = absolute_path(author.picture)
     return data

@@ -16,7 +16,7 @@ from lxml import etree
 from werkzeug.wrappers import Response
 
 from ... import content
-from ...files import paths
+from ... import public
 from ...pagecache.middleware import cacheable
 from ...posts.fields import xml_safe
 from ...posts.post import Post
@@ -159,7 +159,7 @@ def _add_entry(fg: FeedGenerator, post: Post) -> None:
 def _cover_file(post: Post) -> tuple[str, int, str] | None:
     """(absolute URL, bytes, type) of the post's local cover or og image, for enclosures."""
     for candidate in (post.cover_image, post.og_image):
-        path = paths.find(candidate)
+        path = public.find(candidate)
         if candidate and path:
             mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
             return absolute_path(candidate), os.path.getsize(path), mimetype

@@ -14,7 +14,7 @@ from flask import url_for
 from werkzeug.wrappers import Response
 
 from ... import content
-from ...files import paths
+from ... import public
 from ...images import pictures
 from ...images.social import render_card
 from ...images.social import render_placeholder
@@ -223,4 +223,4 @@ def card(slug: str) -> Response:
 @bp.route("/<path:filename>")
 def public_file(filename: str) -> Response:
     """Files from BLOG_PUBLIC_DIR at the site root (``/assets/blog/x.jpg``), as Next.js serves public/."""
-    return paths.send_inside(current_app.config["BLOG_PUBLIC_DIR"], filename, max_age=3600)
+    return public.send_inside(current_app.config["BLOG_PUBLIC_DIR"], filename, max_age=3600)

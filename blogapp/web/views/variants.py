@@ -31,6 +31,7 @@ from flask import send_file
 from werkzeug.wrappers import Response
 
 from ... import offload
+from ... import public
 from ...files import paths
 from ...images import encodes
 from ...images import pictures
@@ -155,6 +156,6 @@ def _from_memory(data: bytes, fmt: str) -> Response:
 
 
 def _original(source: str) -> Response:
-    response = redirect(paths.public_url(source), 302)
+    response = redirect(public.public_url(source), 302)
     response.cache_control.max_age = 60
     return response
