@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -63,6 +64,25 @@ def test_pages_come_through_with_the_blogs_headers(stack):
     health = nginx.request("/healthz", {"Host": HOST})
     assert health.status == 200 and health.getheader("Cache-Control") == "no-store"
     assert nginx.request("/posts/no-such-post", {"Host": HOST}).status == 404
+
+
+def test_only_get_and_head_reach_the_blog(stack):
+    """The config's promise (issue 20, item 8): every other method is refused by nginx, in
+    every location: the edge cache, /search, static files by fingerprint or not, and the
+    fallback to gunicorn for a fingerprint with no file."""
+    gunicorn, nginx = stack
+    css = _STYLESHEET.search(decoded_text(nginx.request("/", BROWSER)))[1]
+    paths = ["/posts/hello-world", "/search?q=hello", "/healthz", css, "/static/css/site.css"]
+    paths.append(css.replace("/site.", "/no-such-file."))
+    for method in ("POST", "PUT", "DELETE", "PATCH", "PROPFIND", "OPTIONS", "TRACE", "MKCOL"):
+        for path in paths:
+            response = nginx.request(path, {"Host": HOST, "Content-Length": "0"}, method=method)
+            assert response.status in (403, 405), (method, path, response.status)
+    for method in ("GET", "HEAD"):
+        assert nginx.request("/posts/hello-world", {"Host": HOST}, method=method).status == 200
+        assert nginx.request("/search?q=hello", {"Host": HOST}, method=method).status == 200
+    time.sleep(0.3)  # gunicorn logs just after answering
+    assert set(re.findall(r'"([A-Z]+) \S+ HTTP/1\.[01]"', gunicorn.log_text())) <= {"GET", "HEAD"}
 
 
 def test_conditional_requests_get_304(stack):
