@@ -332,6 +332,41 @@ def test_forged_headers_and_query_strings_cannot_poison_the_cache(stack):
     assert [s for p, s in _ACCESS.findall(gunicorn.log_text()) if p.startswith("/?")] == ["200"]
 
 
+#: Spellings of /posts/hello-world that nginx normalises ($uri): percent-encoded letters,
+#: repeated slashes, dot segments (issue 20, item 4).
+SPELLINGS = [
+    "//posts/hello-world",
+    "///posts/hello-world",
+    "/posts//hello-world",
+    "/posts/%68ello-world",
+    "/%70osts/hello-%77orld",
+    "/%2Fposts/hello-world",
+    "/posts/./hello-world",
+    "/tags/../posts/hello-world",
+    "//posts/%68ello-world?utm_source=x",
+]
+
+
+def test_spellings_of_a_path_share_one_edge_entry(stack, tmp_path):
+    gunicorn, nginx = stack
+    first = _get(nginx, "/posts/hello-world")
+    assert first.getheader("X-Cache-Status") == "MISS"
+    for spelled in SPELLINGS:
+        response = _get(nginx, spelled)
+        assert response.status == 200 and response.data == first.data, spelled
+        assert response.getheader("X-Cache-Status") in FROM_CACHE, spelled
+    entries = [f for f in (tmp_path / "cache" / "pages").rglob("*") if f.is_file()]
+    assert len(entries) == 1
+    # gunicorn saw the one spelling, once (and 304s if a copy was renewed meanwhile).
+    reached = [(path, int(status)) for path, status in _ACCESS.findall(gunicorn.log_text()) if path != "/healthz"]
+    assert {path for path, _ in reached} == {"/posts/hello-world"}
+    assert [status for _, status in reached].count(200) == 1
+    # A spelling nobody asked for before is one trip upstream, with the normalised path.
+    assert _get(nginx, "//tags/%70ython?x=1").getheader("X-Cache-Status") == "MISS"
+    assert _get(nginx, "/tags/python").getheader("X-Cache-Status") in FROM_CACHE
+    assert _upstream(gunicorn, "/tags/python?x=1", 1) == [200]
+
+
 def test_search_health_and_errors_are_never_kept(stack):
     gunicorn, nginx = stack
     probes = len(_upstream(gunicorn, "/healthz"))  # gunicorn's readiness probes

@@ -152,6 +152,9 @@ def test_mounted_under_a_prefix(mounted):
     assert 'href="/blog/posts/hello-world"' in html
     post = nginx.request("/blog/posts/hello-world", BROWSER)
     assert _CANONICAL.search(decoded_text(post))[1] == f"http://{HOST}/blog/posts/hello-world"
+    spelled = nginx.request("/blog//posts/%68ello-world", BROWSER)  # the same entry (issue 20, item 4)
+    assert spelled.status == 200 and spelled.data == post.data
+    assert spelled.getheader("X-Cache-Status") in ("HIT", "REVALIDATED")
     bare = nginx.request("/blog", {"Host": HOST})
     assert bare.status == 301 and bare.getheader("Location").endswith("/blog/")
     assert nginx.request("/", {"Host": HOST}).status == 404  # the rest of the site is not ours
