@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -258,6 +259,81 @@ def test_pages_stay_up_while_gunicorn_restarts(tmp_path, monkeypatch):
         if restarted is not None:
             restarted.stop()
         gunicorn.stop()
+
+
+# -- taking a post down (issue 20, item 10) -----------------------------------------------------
+
+
+def _cache_files(tmp_path) -> list:
+    return [f for f in (tmp_path / "cache" / "pages").rglob("*") if f.is_file()]
+
+
+def test_a_post_deleted_while_gunicorn_is_up_stays_gone_while_it_is_down(stack, tmp_path):
+    gunicorn, nginx = stack
+    post = gunicorn.posts / "tags-as-list.md"
+    text = post.read_text()
+    for path in ("/posts/tags-as-list", "/posts/hello-world"):
+        assert _get(nginx, path).status == 200
+    post.unlink()
+    assert _wait_for(_gone(nginx, "/posts/tags-as-list")) is not None
+    post.write_text(text)  # back again: the 404 kept in its place is not served as fresh
+    assert _wait_for(_contains(nginx, "/posts/tags-as-list", "<h1")) is not None
+    post.unlink()
+    assert _wait_for(_gone(nginx, "/posts/tags-as-list")) is not None
+    # A 404 for a URL the edge never kept is not kept, whatever a client claims.
+    never = _get(nginx, "/posts/never-was", {"X-Blog-Edge-Copy": "EXPIRED"})
+    assert (never.status, never.getheader("X-Cache-Status")) == (404, "MISS")
+    assert len(_cache_files(tmp_path)) == 2  # hello-world, and the 404 of tags-as-list
+
+    gunicorn.stop()
+    time.sleep(1.1)  # past the second every copy was valid for
+    gone = _get(nginx, "/posts/tags-as-list")
+    assert (gone.status, gone.getheader("X-Cache-Status")) == (404, "STALE")
+    assert "Tags As List" not in decoded_text(gone)
+    kept = _get(nginx, "/posts/hello-world")
+    assert (kept.status, kept.getheader("X-Cache-Status")) == (200, "STALE")
+    assert _get(nginx, "/posts/never-was").status == 502
+
+
+def _documented_takedown() -> str:
+    """The shell block of docs/operations.md that drops one post's URLs from the edge."""
+    text = (servers.ROOT / "docs" / "operations.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    (block,) = [b for b in blocks if "md5sum" in b]
+    return "\n".join(line.strip() for line in block.splitlines())
+
+
+@pytest.mark.parametrize("how", ["its-own-urls", "everything"])
+def test_a_post_is_taken_down_at_once_while_gunicorn_is_down(stack, tmp_path, how):
+    gunicorn, nginx = stack
+    paths = ["/posts/hello-world", "/posts/hello-world/cover.svg", "/posts/tags-as-list", "/"]
+    for path in paths:
+        for accept in ("br", "gzip", ""):
+            assert nginx.request(path, {"Host": HOST, "Accept-Encoding": accept}).status == 200
+    gunicorn.stop()
+    time.sleep(1.1)
+    assert _get(nginx, "/posts/hello-world").getheader("X-Cache-Status") == "STALE"
+
+    (gunicorn.posts / "hello-world.md").unlink()
+    reload = f"kill -HUP {nginx.proc.pid}"  # nginx -s reload, for this private nginx
+    if how == "everything":
+        command = f"find {tmp_path / 'cache' / 'pages'} -type f -delete && {reload}"
+    else:
+        command = (
+            _documented_takedown()
+            .replace("/var/cache/nginx/blog/pages", str(tmp_path / "cache" / "pages"))
+            .replace("https://blog.example.com", f"http://{HOST}")
+            .replace("/posts/old-post", "/posts/hello-world")
+            .replace("nginx -s reload", reload)
+        )
+    subprocess.run(["bash", "-c", command], check=True)
+    time.sleep(0.5)  # the new worker takes over
+    for accept in ("gzip, deflate, br", "gzip", ""):
+        for path in paths[:2]:
+            response = nginx.request(path, {"Host": HOST, "Accept-Encoding": accept})
+            assert response.status == 502, (path, accept)
+    others = [_get(nginx, path).status for path in paths[2:]]
+    assert others == ([502, 502] if how == "everything" else [200, 200])
 
 
 # -- what is kept apart, and what is never kept -------------------------------------------------
