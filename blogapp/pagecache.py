@@ -182,9 +182,16 @@ class PageCache:
                     start_response(status, list(headers.items()))
                     return _body_unless_head(environ, result)
                 entry = build_entry(headers, _collect(result))
-                if shared and headers[MARK] != LOCAL_ONLY:
-                    self._set(key, entry)
-            self._local.put(local_key, entry)
+                # Kept only if rendered from the posts whose version is in the key: when they
+                # changed in between, it belongs to no key (versions hash the files, so the
+                # old one comes back when the posts are as they were: a post deleted again
+                # would be served from it).
+                if self.store.current_view() is view:
+                    if shared and headers[MARK] != LOCAL_ONLY:
+                        self._set(key, entry)
+                    self._local.put(local_key, entry)
+            else:
+                self._local.put(local_key, entry)
         upcoming = view.next_publication
         if upcoming is None:
             return serve(entry, environ, start_response, self._tails[hit])
