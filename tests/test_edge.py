@@ -268,12 +268,16 @@ def _cache_files(tmp_path) -> list:
     return [f for f in (tmp_path / "cache" / "pages").rglob("*") if f.is_file()]
 
 
-def test_a_post_deleted_while_gunicorn_is_up_stays_gone_while_it_is_down(stack, tmp_path):
+def test_a_post_deleted_or_moved_while_gunicorn_is_up_stays_so_while_it_is_down(stack, tmp_path):
     gunicorn, nginx = stack
     post = gunicorn.posts / "tags-as-list.md"
     text = post.read_text()
-    for path in ("/posts/tags-as-list", "/posts/hello-world"):
+    for path in ("/posts/tags-as-list", "/posts/hello-world", "/posts/tags-as-string"):
         assert _get(nginx, path).status == 200
+    # Moved, its text changed: the old URL is now a 301 to the new one.
+    (gunicorn.posts / "tags-as-string.md").unlink()
+    (gunicorn.posts / "redacted.md").write_text(post_text("Redacted", aliases="[tags-as-string]"))
+    assert _wait_for(lambda: _get(nginx, "/posts/tags-as-string").status == 301) is not None
     post.unlink()
     assert _wait_for(_gone(nginx, "/posts/tags-as-list")) is not None
     post.write_text(text)  # back again: the 404 kept in its place is not served as fresh
@@ -283,7 +287,7 @@ def test_a_post_deleted_while_gunicorn_is_up_stays_gone_while_it_is_down(stack, 
     # A 404 for a URL the edge never kept is not kept, whatever a client claims.
     never = _get(nginx, "/posts/never-was", {"X-Blog-Edge-Copy": "EXPIRED"})
     assert (never.status, never.getheader("X-Cache-Status")) == (404, "MISS")
-    assert len(_cache_files(tmp_path)) == 2  # hello-world, and the 404 of tags-as-list
+    assert len(_cache_files(tmp_path)) == 3  # hello-world, the 404 and the 301 in place of two
 
     gunicorn.stop()
     time.sleep(1.1)  # past the second every copy was valid for
@@ -292,6 +296,9 @@ def test_a_post_deleted_while_gunicorn_is_up_stays_gone_while_it_is_down(stack, 
     assert "Tags As List" not in decoded_text(gone)
     kept = _get(nginx, "/posts/hello-world")
     assert (kept.status, kept.getheader("X-Cache-Status")) == (200, "STALE")
+    moved = _get(nginx, "/posts/tags-as-string")
+    assert (moved.status, moved.getheader("Location")) == (301, "/posts/redacted")
+    assert moved.getheader("X-Cache-Status") == "STALE"
     assert _get(nginx, "/posts/never-was").status == 502
 
 
