@@ -37,6 +37,26 @@ def test_adding_and_deleting_posts_show_on_the_home_page(client, write_post, pos
     assert b"Brand New Post" not in client.get("/").data
 
 
+def test_a_page_is_kept_only_under_the_version_it_was_rendered_from(app, client, write_post, posts_dir):
+    """The key's content version is read before the render; a change that lands in between
+    (here, a post written just before the view runs) must not be kept under the old version:
+    versions hash the files, so when the posts are as they were (the post deleted again) that
+    version comes back, and the deleted post with it, from memory and from Redis."""
+    text = post_text("Comes And Goes", body="Here now.")
+    arrive = []
+
+    @app.before_request
+    def land_a_change() -> None:
+        if arrive:
+            write_post(arrive.pop(), text)
+
+    assert client.get("/posts/comes-and-goes").status_code == 404
+    arrive.append("comes-and-goes.md")
+    assert client.get("/posts/comes-and-goes").status_code == 200  # rendered from the new posts
+    (posts_dir / "comes-and-goes.md").unlink()
+    assert client.get("/posts/comes-and-goes").status_code == 404
+
+
 def test_404_is_not_cached(client, write_post):
     assert client.get("/posts/later").status_code == 404
     write_post("later.md", post_text("Later"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -259,6 +260,88 @@ def test_pages_stay_up_while_gunicorn_restarts(tmp_path, monkeypatch):
         gunicorn.stop()
 
 
+# -- taking a post down (issue 20, item 10) -----------------------------------------------------
+
+
+def _cache_files(tmp_path) -> list:
+    return [f for f in (tmp_path / "cache" / "pages").rglob("*") if f.is_file()]
+
+
+def test_a_post_deleted_or_moved_while_gunicorn_is_up_stays_so_while_it_is_down(stack, tmp_path):
+    gunicorn, nginx = stack
+    post = gunicorn.posts / "tags-as-list.md"
+    text = post.read_text()
+    for path in ("/posts/tags-as-list", "/posts/hello-world", "/posts/tags-as-string"):
+        assert _get(nginx, path).status == 200
+    # Moved, its text changed: the old URL is now a 301 to the new one.
+    (gunicorn.posts / "tags-as-string.md").unlink()
+    (gunicorn.posts / "redacted.md").write_text(post_text("Redacted", aliases="[tags-as-string]"))
+    assert _wait_for(lambda: _get(nginx, "/posts/tags-as-string").status == 301) is not None
+    post.unlink()
+    assert _wait_for(_gone(nginx, "/posts/tags-as-list")) is not None
+    post.write_text(text)  # back again: the 404 kept in its place is not served as fresh
+    assert _wait_for(_contains(nginx, "/posts/tags-as-list", "<h1")) is not None
+    post.unlink()
+    assert _wait_for(_gone(nginx, "/posts/tags-as-list")) is not None
+    # A 404 for a URL the edge never kept is not kept, whatever a client claims.
+    never = _get(nginx, "/posts/never-was", {"X-Blog-Edge-Copy": "EXPIRED"})
+    assert (never.status, never.getheader("X-Cache-Status")) == (404, "MISS")
+    assert len(_cache_files(tmp_path)) == 3  # hello-world, the 404 and the 301 in place of two
+
+    gunicorn.stop()
+    time.sleep(1.1)  # past the second every copy was valid for
+    gone = _get(nginx, "/posts/tags-as-list")
+    assert (gone.status, gone.getheader("X-Cache-Status")) == (404, "STALE")
+    assert "Tags As List" not in decoded_text(gone)
+    kept = _get(nginx, "/posts/hello-world")
+    assert (kept.status, kept.getheader("X-Cache-Status")) == (200, "STALE")
+    moved = _get(nginx, "/posts/tags-as-string")
+    assert (moved.status, moved.getheader("Location")) == (301, "/posts/redacted")
+    assert moved.getheader("X-Cache-Status") == "STALE"
+    assert _get(nginx, "/posts/never-was").status == 502
+
+
+def _documented_takedown() -> str:
+    """The shell block of docs/operations.md that drops one post's URLs from the edge."""
+    text = (servers.ROOT / "docs" / "operations.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    (block,) = [b for b in blocks if "md5sum" in b]
+    return "\n".join(line.strip() for line in block.splitlines())
+
+
+@pytest.mark.parametrize("how", ["its-own-urls", "everything"])
+def test_a_post_is_taken_down_at_once_while_gunicorn_is_down(stack, tmp_path, how):
+    gunicorn, nginx = stack
+    paths = ["/posts/hello-world", "/posts/hello-world/cover.svg", "/posts/tags-as-list", "/"]
+    for path in paths:
+        for accept in ("br", "gzip", ""):
+            assert nginx.request(path, {"Host": HOST, "Accept-Encoding": accept}).status == 200
+    gunicorn.stop()
+    time.sleep(1.1)
+    assert _get(nginx, "/posts/hello-world").getheader("X-Cache-Status") == "STALE"
+
+    (gunicorn.posts / "hello-world.md").unlink()
+    reload = f"kill -HUP {nginx.proc.pid}"  # nginx -s reload, for this private nginx
+    if how == "everything":
+        command = f"find {tmp_path / 'cache' / 'pages'} -type f -delete && {reload}"
+    else:
+        command = (
+            _documented_takedown()
+            .replace("/var/cache/nginx/blog/pages", str(tmp_path / "cache" / "pages"))
+            .replace("https://blog.example.com", f"http://{HOST}")
+            .replace("/posts/old-post", "/posts/hello-world")
+            .replace("nginx -s reload", reload)
+        )
+    subprocess.run(["bash", "-c", command], check=True)
+    time.sleep(0.5)  # the new worker takes over
+    for accept in ("gzip, deflate, br", "gzip", ""):
+        for path in paths[:2]:
+            response = nginx.request(path, {"Host": HOST, "Accept-Encoding": accept})
+            assert response.status == 502, (path, accept)
+    others = [_get(nginx, path).status for path in paths[2:]]
+    assert others == ([502, 502] if how == "everything" else [200, 200])
+
+
 # -- what is kept apart, and what is never kept -------------------------------------------------
 
 #: Accept-Encoding as clients spell it -> the encoding they must get (None: uncompressed).
@@ -270,6 +353,15 @@ ENCODINGS = {
     "x-gzip": "gzip",
     "br;q=0, gzip": "gzip",
     "BR ; Q=0.000, GZIP;q=1": "gzip",
+    # q=0 after other parameters, or followed by them (issue 20, item 9)
+    "br;level=1;q=0": None,
+    "br;level=1;q=0, gzip": "gzip",
+    "gzip, br ; level=1 ; Q=0.000": "gzip",
+    "br;q=0.0;level=1, gzip": "gzip",
+    "br;level=1;q=0.": None,
+    "gzip;level=9;q=0, br;level=1;q=0.00": None,
+    "br;level=1;q=0.5": "br",
+    "br;level=1;q=0.001": "br",
     "deflate": None,
     "gzip;q=0": None,
     "gzip;q=0, br;q=0": None,
@@ -320,6 +412,41 @@ def test_forged_headers_and_query_strings_cannot_poison_the_cache(stack):
     assert _get(nginx, "/").data == junk.data
     assert 200 not in _upstream(gunicorn, "/")  # rendered once, for the first, with its query string
     assert [s for p, s in _ACCESS.findall(gunicorn.log_text()) if p.startswith("/?")] == ["200"]
+
+
+#: Spellings of /posts/hello-world that nginx normalises ($uri): percent-encoded letters,
+#: repeated slashes, dot segments (issue 20, item 4).
+SPELLINGS = [
+    "//posts/hello-world",
+    "///posts/hello-world",
+    "/posts//hello-world",
+    "/posts/%68ello-world",
+    "/%70osts/hello-%77orld",
+    "/%2Fposts/hello-world",
+    "/posts/./hello-world",
+    "/tags/../posts/hello-world",
+    "//posts/%68ello-world?utm_source=x",
+]
+
+
+def test_spellings_of_a_path_share_one_edge_entry(stack, tmp_path):
+    gunicorn, nginx = stack
+    first = _get(nginx, "/posts/hello-world")
+    assert first.getheader("X-Cache-Status") == "MISS"
+    for spelled in SPELLINGS:
+        response = _get(nginx, spelled)
+        assert response.status == 200 and response.data == first.data, spelled
+        assert response.getheader("X-Cache-Status") in FROM_CACHE, spelled
+    entries = [f for f in (tmp_path / "cache" / "pages").rglob("*") if f.is_file()]
+    assert len(entries) == 1
+    # gunicorn saw the one spelling, once (and 304s if a copy was renewed meanwhile).
+    reached = [(path, int(status)) for path, status in _ACCESS.findall(gunicorn.log_text()) if path != "/healthz"]
+    assert {path for path, _ in reached} == {"/posts/hello-world"}
+    assert [status for _, status in reached].count(200) == 1
+    # A spelling nobody asked for before is one trip upstream, with the normalised path.
+    assert _get(nginx, "//tags/%70ython?x=1").getheader("X-Cache-Status") == "MISS"
+    assert _get(nginx, "/tags/python").getheader("X-Cache-Status") in FROM_CACHE
+    assert _upstream(gunicorn, "/tags/python?x=1", 1) == [200]
 
 
 def test_search_health_and_errors_are_never_kept(stack):

@@ -233,6 +233,80 @@ def test_canonical_query_normalises_order_duplicates_and_encoding():
     assert cachekey.canonical_query("anything", frozenset()) == ""
 
 
+# -- issue 20, item 4: one URL per page ---------------------------------------------------------
+
+#: Spellings of /posts/hello-world that Werkzeug routes to the post, each with the 301 it gets.
+EXTRA_SLASHES = {
+    "//posts/hello-world": "/posts/hello-world",
+    "///posts/hello-world": "/posts/hello-world",
+    "/%2Fposts/hello-world": "/posts/hello-world",  # decoded by gunicorn to //posts/...
+    "//posts/hello-world?utm_source=x&q=%C3%A9": "/posts/hello-world?utm_source=x&q=%C3%A9",
+    "//evil.example/x": "/evil.example/x",  # never //evil.example: another site
+    "//": "/",
+}
+#: Page numbers spelled another way than url_for spells them: each is a 301 to it.
+NUMBERS = {"/page/02": "/page/2", "/page/0002": "/page/2", "/page/%D9%A2": "/page/2"}
+
+
+def test_extra_leading_slashes_and_odd_numbers_are_a_301_to_the_one_url(server):
+    for spelled, location in {**EXTRA_SLASHES, **NUMBERS}.items():
+        response = request(server, spelled)
+        assert (response.status, response.getheader("Location")) == (301, location), spelled
+        assert response.getheader("X-Cache") is None, spelled  # neither rendered nor kept
+        assert response.getheader("Content-Security-Policy"), spelled  # the site's headers
+    # A percent-encoded spelling is decoded by gunicorn: the page's own entry, from memory.
+    server.on_every_worker("/posts/hello-world")
+    assert request(server, "/posts/%68ello-world").getheader("X-Cache") == "LOCAL"
+
+
+def test_extra_leading_slashes_keep_the_mount_prefix(tmp_path):
+    srv = Server(tmp_path, env={"SCRIPT_NAME": "/blog"}, workers=1)
+    try:
+        for spelled, location in {**EXTRA_SLASHES, **NUMBERS}.items():
+            response = request(srv, "/blog" + spelled)
+            assert (response.status, response.getheader("Location")) == (301, "/blog" + location), spelled
+    finally:
+        srv.stop()
+
+
+def test_spellings_of_a_page_cost_one_render_and_one_entry(app, client):
+    with count_renders(app) as rendered:
+        canonical = client.get("/posts/hello-world")
+        # The test client would read //posts/... as a host name: give PATH_INFO as a server does.
+        spelled = [
+            client.get("/", environ_overrides={"PATH_INFO": "/" * n + "posts/hello-world"}) for n in range(2, 40)
+        ]
+        numbers = [client.get(path) for path in ("/page/2", "/page/02", "/page/002", "/page/\u0662")]
+    assert canonical.headers["X-Cache"] == "MISS"
+    assert {(r.status_code, r.headers["Location"]) for r in spelled} == {(301, "/posts/hello-world")}
+    assert [r.status_code for r in numbers] == [200, 301, 301, 301]
+    assert rendered == ["pages/post.html", "pages/index.html"]
+    assert len(page_cache(app)._local._entries) == 2
+
+
+def test_spellings_of_a_page_add_no_redis_keys(tmp_path):
+    redis_lib = pytest.importorskip("redis")
+    redis_server = Redis(tmp_path)
+    srv = None
+    try:
+        srv = Server(tmp_path, env={"FLASK_CACHE_TYPE": "RedisCache", "FLASK_CACHE_REDIS_URL": redis_server.url})
+        for path in ("/posts/hello-world", "/page/2", "/feed.xml"):
+            assert request(srv, path).status == 200
+        keys = redis_lib.Redis(port=redis_server.port)
+        assert keys.dbsize() == 3
+        for n in range(2, 102):  # 100 spellings of each: one key each still
+            assert request(srv, "/" * n + "posts/hello-world").status == 301
+            assert request(srv, "/" * n + "feed.xml").status == 301
+            assert request(srv, "/page/" + "0" * n + "2").status == 301
+        assert request(srv, "/posts/%68ello-world").status == 200
+        assert keys.dbsize() == 3
+        keys.close()
+    finally:
+        if srv is not None:
+            srv.stop()
+        redis_server.stop()
+
+
 # -- 4. spellings of fingerprinted static URLs ----------------------------------------------------
 
 

@@ -67,6 +67,25 @@ def test_pages_come_through_with_the_blogs_headers(stack):
     assert nginx.request("/posts/no-such-post", {"Host": HOST}).status == 404
 
 
+def test_only_get_and_head_reach_the_blog(stack):
+    """The config's promise (issue 20, item 8): every other method is refused by nginx, in
+    every location: the edge cache, /search, static files by fingerprint or not, and the
+    fallback to gunicorn for a fingerprint with no file."""
+    gunicorn, nginx = stack
+    css = _STYLESHEET.search(decoded_text(nginx.request("/", BROWSER)))[1]
+    paths = ["/posts/hello-world", "/search?q=hello", "/healthz", css, "/static/css/site.css"]
+    paths.append(css.replace("/site.", "/no-such-file."))
+    for method in ("POST", "PUT", "DELETE", "PATCH", "PROPFIND", "OPTIONS", "TRACE", "MKCOL"):
+        for path in paths:
+            response = nginx.request(path, {"Host": HOST, "Content-Length": "0"}, method=method)
+            assert response.status in (403, 405), (method, path, response.status)
+    for method in ("GET", "HEAD"):
+        assert nginx.request("/posts/hello-world", {"Host": HOST}, method=method).status == 200
+        assert nginx.request("/search?q=hello", {"Host": HOST}, method=method).status == 200
+    time.sleep(0.3)  # gunicorn logs just after answering
+    assert set(re.findall(r'"([A-Z]+) \S+ HTTP/1\.[01]"', gunicorn.log_text())) <= {"GET", "HEAD"}
+
+
 def test_conditional_requests_get_304(stack):
     _, nginx = stack
     page = nginx.request("/feed.xml", BROWSER)
@@ -135,6 +154,9 @@ def test_mounted_under_a_prefix(mounted):
     assert 'href="/blog/posts/hello-world"' in html
     post = nginx.request("/blog/posts/hello-world", BROWSER)
     assert _CANONICAL.search(decoded_text(post))[1] == f"http://{HOST}/blog/posts/hello-world"
+    spelled = nginx.request("/blog//posts/%68ello-world", BROWSER)  # the same entry (issue 20, item 4)
+    assert spelled.status == 200 and spelled.data == post.data
+    assert spelled.getheader("X-Cache-Status") in ("HIT", "REVALIDATED")
     bare = nginx.request("/blog", {"Host": HOST})
     assert bare.status == 301 and bare.getheader("Location").endswith("/blog/")
     assert nginx.request("/", {"Host": HOST}).status == 404  # the rest of the site is not ours

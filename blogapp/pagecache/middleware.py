@@ -25,10 +25,15 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
+from urllib.parse import unquote
 
 from cachelib import SimpleCache
 from flask import Flask
 from flask import make_response
+from flask import redirect
+from flask import request
+from flask import url_for
 from flask_caching.backends import NullCache
 from werkzeug.datastructures import Headers
 from werkzeug.wsgi import get_host
@@ -65,6 +70,10 @@ ENTRY_FORMAT = 3
 IMMUTABLE = "public, max-age=31536000, immutable"
 #: Most fingerprinted static files kept compressed in memory (a handful exist).
 STATIC_KEPT = 64
+#: What a redirect's Location keeps as it is (RFC 3986 pchar, "/"; "?" too in the query, and
+#: "%", so the client's own escapes stay); anything else is percent-encoded.
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+_QUERY_SAFE = _PATH_SAFE + "?%"
 
 
 def cacheable(view: Callable[..., Any] | None = None, *, query: Iterable[str] = (), shared: bool = True) -> Any:
@@ -76,6 +85,10 @@ def cacheable(view: Callable[..., Any] | None = None, *, query: Iterable[str] = 
     ``?utm_source=x`` or ``?z=123`` is answered with the canonical page, from the same entry.
     ``shared=False``: answers stay in the worker's memory and never go to the shared backend
     (for views whose URLs are unbounded, like search, whose every query is a new page).
+
+    A URL that spells the view's arguments another way than ``url_for`` does (``/page/02``,
+    or ``/page/\u0662`` whose Arabic-Indic digit Werkzeug's ``int`` reads as 2) is a 301 to the
+    view's own URL, never a page of its own: one URL, one render and one entry per page.
     """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -83,6 +96,10 @@ def cacheable(view: Callable[..., Any] | None = None, *, query: Iterable[str] = 
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            own = url_for(request.endpoint or "", **(request.view_args or {}))
+            if unquote(own) != request.script_root + request.path:
+                query = request.query_string.decode("latin-1")  # the kept parameters (PageCache)
+                return redirect(own + "?" + query if query else own, code=301)
             response = make_response(view(*args, **kwargs))
             if response.status_code == 200:
                 response.headers[MARK] = mark
@@ -139,6 +156,8 @@ class PageCache:
         if host is None:
             return self.wsgi_app(environ, start_response)  # untrusted or malformed Host: Flask's 400
         path = environ.get("PATH_INFO", "")
+        if path.startswith("//"):
+            return _one_leading_slash(environ, start_response)
         if path.startswith("/static/"):
             entry = self._static_entry(path[len("/static/") :])
             if entry is not None:
@@ -173,9 +192,16 @@ class PageCache:
                     start_response(status, list(headers.items()))
                     return _body_unless_head(environ, result)
                 entry = build_entry(headers, _collect(result))
-                if shared and headers[MARK] != LOCAL_ONLY:
-                    self._set(key, entry)
-            self._local.put(local_key, entry)
+                # Kept only if rendered from the posts whose version is in the key: when they
+                # changed in between, it belongs to no key (versions hash the files, so the
+                # old one comes back when the posts are as they were: a post deleted again
+                # would be served from it).
+                if self.store.current_view() is view:
+                    if shared and headers[MARK] != LOCAL_ONLY:
+                        self._set(key, entry)
+                    self._local.put(local_key, entry)
+            else:
+                self._local.put(local_key, entry)
         upcoming = view.next_publication
         seconds = self._last_modified(view, version)
         cache_control = self._tails[hit][0] if upcoming is None else ("Cache-Control", self._cache_control(upcoming))
@@ -302,6 +328,20 @@ class PageCache:
         if upcoming is not None:
             max_age = max(0, min(max_age, int(upcoming - self.store.clock())))
         return f"public, max-age={max_age}, stale-while-revalidate={self.stale}"
+
+
+def _one_leading_slash(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """A 301 from ``//posts/x`` (any number of leading slashes, which Werkzeug routes as one)
+    to ``/posts/x``, the mount prefix and the query string kept: otherwise every count of
+    slashes would be a render and an entry of its own, here and in Redis. The Location starts
+    with exactly one slash (never ``//host``: a protocol-relative URL to another site); what
+    the server decoded is percent-encoded again."""
+    path = environ.get("SCRIPT_NAME", "") + "/" + environ["PATH_INFO"].lstrip("/")
+    location = quote(path.encode("latin-1"), safe=_PATH_SAFE)
+    query = environ.get("QUERY_STRING", "")
+    if query:
+        location += "?" + quote(query.encode("latin-1"), safe=_QUERY_SAFE)
+    return redirect(location, code=301)(environ, start_response)
 
 
 def _collect(result: Iterable[bytes]) -> bytes:
