@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
@@ -21,6 +22,7 @@ from .search import related
 from .web import errors
 from .web import templating
 from .web.assets import StaticAssets
+from .web.prefix import Mount
 from .web.prefix import PrefixGuard
 from .web.security import SecurityHeaders
 from .web.views import api
@@ -41,6 +43,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env()
+        # The mount prefix (``SCRIPT_NAME=/blog gunicorn wsgi:app``), taken out of the
+        # environment before gunicorn reads it for each request: gunicorn answers 500 to a
+        # path outside it, Mount answers 404.
+        app.config["SCRIPT_NAME"] = os.environ.pop("SCRIPT_NAME", "")
     else:
         app.config.from_mapping(test_config)
     check_config(app.config)
@@ -65,8 +71,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # Innermost first: PageCache answers hits before Flask routes the request; PrefixGuard
     # fixes or checks the mount prefix (part of the cache key); ProxyFix rewrites the environ
-    # from trusted proxy headers; SecurityHeaders, outermost, adds the same headers to every
-    # answer, whichever layer gives it.
+    # from trusted proxy headers; Mount (with SCRIPT_NAME) serves the app under its prefix and
+    # answers 404 outside it; SecurityHeaders, outermost, adds the same headers to every
+    # answer, whichever layer gives it (Mount's 404 included).
     site_url = app.config["BLOG_SITE_URL"]
     app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
     if site_url or app.config["BLOG_PROXY_COUNT"]:
@@ -74,5 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["BLOG_PROXY_COUNT"]:
         n = app.config["BLOG_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
+    if app.config.get("SCRIPT_NAME"):
+        app.wsgi_app = Mount(app.wsgi_app, app.config["SCRIPT_NAME"])  # type: ignore[method-assign]
     app.wsgi_app = SecurityHeaders(app.wsgi_app, site_url)  # type: ignore[method-assign]
     return app

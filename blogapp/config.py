@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,15 @@ _BYTE_KEYS = ("BLOG_LOCAL_CACHE_BYTES", "BLOG_IMAGE_CACHE_BYTES")
 _POSITIVE_INT_KEYS = ("BLOG_POSTS_PER_PAGE", "BLOG_FEED_LIMIT", "BLOG_MAX_POST_BYTES")
 
 
+#: "" or "/" followed by RFC 3986 path segments (pchar), none empty, "." or "..".
+_PLAIN_PATH = re.compile(r"(?:/(?!\.\.?(?:/|$))[A-Za-z0-9\-._~%!$&'()*+,;=:@]+)*")
+
+
+def plain_path(value: str) -> bool:
+    """True for ``""``, ``/blog``, ``/a/b-c``; False for ``//evil.com``, ``https://x``, ``/a/../b``."""
+    return _PLAIN_PATH.fullmatch(value) is not None
+
+
 class ConfigError(ValueError):
     """A setting has a value the blog cannot run with."""
 
@@ -123,6 +133,7 @@ def check_config(config: dict[str, Any]) -> None:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"BLOG_TIMEZONE is not a known time zone: {config['BLOG_TIMEZONE']!r}") from None
     config["BLOG_SITE_URL"] = _check_site_url(str(config["BLOG_SITE_URL"] or ""))
+    config["SCRIPT_NAME"] = _check_mount(str(config.get("SCRIPT_NAME") or ""), config["BLOG_SITE_URL"])
     posts_dir = resolve_dir(config["BLOG_POSTS_DIR"])
     if not posts_dir.is_dir():
         raise ConfigError(f"BLOG_POSTS_DIR is not a folder: {posts_dir}")
@@ -154,6 +165,23 @@ def _check_image_cache_dir(config: dict[str, Any]) -> Path:
     if ROOT.is_relative_to(folder):
         raise ConfigError(f"BLOG_IMAGE_CACHE_DIR must not be or hold the project folder ({ROOT}): {folder}")
     return folder
+
+
+def _check_mount(prefix: str, site_url: str) -> str:
+    """The mount prefix from SCRIPT_NAME (``/blog``, or "" at the root): a plain path, and the
+    path of BLOG_SITE_URL when that is set."""
+    prefix = prefix.rstrip("/")
+    if not prefix:
+        return ""
+    if not plain_path(prefix):
+        raise ConfigError(f"SCRIPT_NAME must be a path such as /blog, not {prefix!r}")
+    site_path = urlsplit(site_url).path.rstrip("/")
+    if site_url and site_path != prefix:
+        raise ConfigError(
+            f"SCRIPT_NAME is {prefix!r} but the path of BLOG_SITE_URL is {site_path!r}: the site URL"
+            " includes the mount prefix (https://example.com/blog with SCRIPT_NAME=/blog)"
+        )
+    return prefix
 
 
 def _check_site_url(url: str) -> str:

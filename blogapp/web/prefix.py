@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
@@ -20,21 +19,15 @@ from urllib.parse import urlsplit
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import NotFound
 
+from ..config import plain_path
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-#: "" or "/" followed by RFC 3986 path segments (pchar), none empty, "." or "..".
-_PLAIN_PATH = re.compile(r"(?:/(?!\.\.?(?:/|$))[A-Za-z0-9\-._~%!$&'()*+,;=:@]+)*")
-
-
-def plain_path(value: str) -> bool:
-    """True for ``""``, ``/blog``, ``/a/b-c``; False for ``//evil.com``, ``https://x``, ``/a/../b``."""
-    return _PLAIN_PATH.fullmatch(value) is not None
 
 
 class Mount:
     """Serve the app under ``prefix``: strip it from ``PATH_INFO`` into ``SCRIPT_NAME``;
-    any path outside it is answered by ``not_found`` (a plain 404 by default; wsgi.py gives
-    one with the site's security headers)."""
+    any path outside it is answered by ``not_found`` (a plain 404 by default, which
+    SecurityHeaders, outside Mount in create_app, gives the site's headers)."""
 
     def __init__(self, wsgi_app: WSGIApp, prefix: str, not_found: WSGIApp | None = None) -> None:
         prefix = prefix.rstrip("/")
