@@ -12,6 +12,8 @@ import os
 from flask import Flask
 from flask import abort
 from flask import current_app
+from flask import has_request_context
+from flask import request
 
 from .posts.catalog import View
 from .posts.fields import Author
@@ -39,18 +41,28 @@ def get_store(app: Flask | None = None) -> ContentStore:
     return (app or current_app).extensions["blog_content"]
 
 
-def _view() -> View:
+#: The WSGI environ key under which the page cache hands a request the View its key was made
+#: from, so that the page is rendered from the same posts and the view is worked out once.
+VIEW_KEY = "blogapp.view"
+
+
+def current_view() -> View:
+    """The posts visible now: the View the page cache handed this request, else the store's."""
+    if has_request_context():
+        handed = request.environ.get(VIEW_KEY)
+        if handed is not None:
+            return handed
     return get_store().current_view()
 
 
 def get_posts() -> list[Post]:
     """Visible posts, newest first."""
-    return _view().posts
+    return current_view().posts
 
 
 def get_post(slug: str) -> Post | None:
     """The visible post with this slug, or None."""
-    return _view().by_slug.get(normalize_slug(slug))
+    return current_view().by_slug.get(normalize_slug(slug))
 
 
 def get_post_or_404(slug: str) -> Post:
@@ -67,35 +79,35 @@ def get_post_or_404(slug: str) -> Post:
 def get_tag(tag: str) -> tuple[str, list[Post]] | None:
     """``(display name, posts)`` for a tag, matched as tags are (``fields.tag_key``: NFC, case
     and spacing do not matter)."""
-    return _view().tags.get(tag_key(tag))
+    return current_view().tags.get(tag_key(tag))
 
 
 def get_tags() -> dict[str, tuple[str, list[Post]]]:
     """Every tag with its posts, most used first."""
-    return _view().tags
+    return current_view().tags
 
 
 def get_author(slug: str) -> tuple[Author, list[Post]] | None:
     """``(author, posts newest first)`` for an author page's slug, matched as slugs are made
     (``author_slug``: case, Latin accents and punctuation do not matter)."""
-    return _view().authors.get(author_slug(slug))
+    return current_view().authors.get(author_slug(slug))
 
 
 def author_slug_of(author: Author) -> str:
     """The slug of ``author``'s page among the authors shown now ("" when they have none):
     the name's slug, with a suffix when another author's name gives the same one
     (``index.View.author_slugs``). Templates have it as ``author_slug_of``."""
-    return _view().author_slugs.get(author.key, "")
+    return current_view().author_slugs.get(author.key, "")
 
 
 def get_authors() -> dict[str, tuple[Author, list[Post]]]:
     """Every author with a page, by slug, with their posts."""
-    return _view().authors
+    return current_view().authors
 
 
 def alias_target(path: str) -> Post | None:
     """The post an old URL (``aliases:``) now lives at, if any."""
-    return _view().aliases.get(normalize_slug(path.rstrip("/") or "/"))
+    return current_view().aliases.get(normalize_slug(path.rstrip("/") or "/"))
 
 
 def is_gone(path: str) -> bool:
@@ -131,8 +143,8 @@ def summary(post: Post) -> Summary:
 
 
 def body(post: Post) -> str:
-    """``post``'s markdown body, read from its file now."""
-    return get_store().body(post)
+    """``post``'s markdown body, read from its file once (text.documents)."""
+    return current_app.extensions["blog_documents"].body(post)
 
 
 def read_text(post: Post) -> str:
@@ -142,4 +154,4 @@ def read_text(post: Post) -> str:
 
 def content_version() -> str:
     """A short fingerprint that changes whenever what the site shows changes."""
-    return _view().version
+    return current_view().version

@@ -630,3 +630,49 @@ def test_a_big_first_read_pauses_the_garbage_collector_and_restores_it(tmp_path,
     app = create_app({"TESTING": True, "BLOG_POSTS_DIR": str(tmp_path), "BLOG_GONE_FILE": str(tmp_path / "g")})
     assert len(content.get_store(app).snapshot().posts) == 3
     assert seen == [False] and gc.isenabled()
+
+
+def test_a_post_page_miss_reads_its_file_once_and_parses_its_markdown_once(app, client, monkeypatch):
+    """The page, its summary and the related-posts document share one read of the body (issue
+    21): a post page not yet cached, after the listing that summarised it, opens its file once
+    and runs the markdown parser once."""
+    from markdown_it import MarkdownIt
+
+    assert client.get("/").status_code == 200  # the listing summarises the post
+    assert client.get("/posts/tags-as-list").status_code == 200  # builds the search index
+    app.extensions["blog_documents"]._bodies.clear()  # nothing kept from the listing
+    target = content.get_store(app).posts_dir / "hello-world.md"
+    opened, parsed = [], []
+    real_open, real_parse = os.open, MarkdownIt.parse
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    def counting_parse(md, src, env=None):
+        parsed.append(src)
+        return real_parse(md, src, env)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    monkeypatch.setattr(MarkdownIt, "parse", counting_parse)
+    response = client.get("/posts/hello-world")
+    monkeypatch.undo()
+    assert response.status_code == 200 and response.headers["X-Cache"] == "MISS"
+    assert b"related" in response.data.lower()  # related posts were worked out from the body too
+    assert opened.count(str(target)) == 1, opened
+    body = content.get_store(app).body(content.get_store(app).current_view().by_slug["hello-world"])
+    assert parsed.count(body) == 1  # (neighbours never listed before are summarised: their own parses)
+
+
+def test_a_miss_works_out_the_visible_posts_once(app, client, monkeypatch):
+    """The page cache hands the request the View its key was made from (content.VIEW_KEY): the
+    view function, its templates and image lookups ask for no other."""
+    assert client.get("/").status_code == 200
+    store = content.get_store(app)
+    calls = []
+    real = store.current_view
+    monkeypatch.setattr(store, "current_view", lambda: calls.append(1) or real())
+    response = client.get("/posts/hello-world")
+    assert response.status_code == 200 and response.headers["X-Cache"] == "MISS"
+    # One for the key, one to check that the posts did not change during the render.
+    assert len(calls) == 2

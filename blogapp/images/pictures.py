@@ -109,7 +109,7 @@ def is_linked(path: str, real: str) -> bool:
     file ``real``), by that path or another naming the same file (a symlink): only those get
     variants, so pages offer them only for those (``/_img/`` answers 404 for any other)."""
     global _RESOLVED
-    linked = content.get_store().linked_files()
+    linked = content.get_store().linked_files(content.current_view())
     if posixpath.normpath("/" + path).lstrip("/") in linked:
         return True
     resolved = _RESOLVED

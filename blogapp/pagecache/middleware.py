@@ -185,7 +185,7 @@ class PageCache:
             entry = self._get(key) if shared else None
             if entry is None:
                 hit = "MISS"
-                status, headers, result = self._render(environ, query)
+                status, headers, result = self._render(environ, query, view)
                 if not status.startswith("200") or MARK not in headers:
                     # Not cacheable (an error, a redirect, /healthz, a file): pass Flask's answer
                     # on as it is, so a file is streamed (never read whole) and may be a 304.
@@ -286,7 +286,7 @@ class PageCache:
 
     # -- miss: render through Flask ----------------------------------------------------
 
-    def _render(self, environ: dict[str, Any], query: str) -> tuple[str, Headers, Iterable[bytes]]:
+    def _render(self, environ: dict[str, Any], query: str, view: View) -> tuple[str, Headers, Iterable[bytes]]:
         """Run Flask for this request (HEAD as GET, so that a cacheable body is stored; with
         only the query parameters its view declares): status, headers and the body iterable,
         not read yet (a file is then streamed, and answers its conditional headers)."""
@@ -298,7 +298,11 @@ class PageCache:
 
         # HEAD as GET so the body is stored; the canonical query, so the page is the one
         # every variant of this URL is answered with.
-        result = self.wsgi_app(dict(environ, REQUEST_METHOD="GET", QUERY_STRING=query), capture)
+        # The view the key was made from goes with the request (content.VIEW_KEY): the page
+        # is rendered from exactly the posts it is keyed on, and the view is worked out once.
+        inner = dict(environ, REQUEST_METHOD="GET", QUERY_STRING=query)
+        inner[content.VIEW_KEY] = view
+        result = self.wsgi_app(inner, capture)
         status, headers = status_headers
         return status, Headers(headers), result
 

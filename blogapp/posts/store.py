@@ -179,11 +179,10 @@ class ContentStore:
         """The posts visible now (cheap: at most a stat pass once per interval)."""
         return self.snapshot().view(self.clock())
 
-    def linked_files(self) -> frozenset[str]:
-        """The paths under BLOG_PUBLIC_DIR (``assets/x.jpg``, as publicwatch.references finds
-        them) that the posts visible now use: covers, share images, authors' pictures, body
-        images and links. Only these get image variants. Worked out once per View."""
-        view = self.current_view()
+    def linked_files(self, view: View) -> frozenset[str]:
+        """The paths under BLOG_PUBLIC_DIR (``assets/x.jpg``, as ``references`` finds them)
+        that the posts of ``view`` use: covers, share images, authors' pictures, body images
+        and links. Only these get image variants. Worked out once per View."""
         linked = self._linked
         if linked is None or linked[0] is not view:
             memo = {item.source: refs for _, _, item, refs in self._memo.values() if isinstance(item, Post)}
