@@ -165,7 +165,9 @@ def _prepare(change: str, posts: Path) -> float | None:
     if change == "post deleted":
         (posts / "doomed.md").write_text(post_text("Doomed Post", date="2025-06-01T00:00:00Z"))
     if change == "scheduled post due":
-        due = int(time.time()) + 6
+        # Far enough ahead for the server to start and every worker to agree on the dates
+        # before it goes live, even on a loaded machine; _change waits for it.
+        due = int(time.time()) + 12
         iso = dt.datetime.fromtimestamp(due, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         (posts / "due.md").write_text(post_text("Scheduled Post", date=iso))
         return due
@@ -181,7 +183,7 @@ def _change(change: str, posts: Path, project: Path, due: float | None) -> None:
     elif change == "post deleted":
         (posts / "doomed.md").unlink()
     elif change == "scheduled post due":
-        assert due is not None
+        assert due is not None and time.time() < due, "the post went live before the dates were taken"
         time.sleep(max(0.0, due - time.time()))
     elif change == "template changed":
         base = project / "templates" / "base.html"
@@ -247,13 +249,17 @@ def _check(change: str, get: Callable[..., tuple[int, dict[str, str], bytes]], b
 
 
 def _before(get: Callable[..., tuple[int, dict[str, str], bytes]], change: str) -> dict[str, tuple[str, bytes]]:
-    """The date and bytes a client holds for each URL; unchanged, it gets a 304 every time."""
-    before = {}
-    for url in SHOWN[change]:
+    """The date and bytes a client holds for each URL, once every worker agrees on them:
+    unchanged, it then gets a 304 every time (a worker that has not yet looked at a file
+    written just before would still answer the date before it)."""
+
+    def agreed(url: str) -> tuple[str, bytes] | None:
         _, headers, body = _dated_get(get, url)
-        before[url] = (headers["Last-Modified"], body)
-        assert all(get(url, **{"If-Modified-Since": before[url][0]})[0] == 304 for _ in range(2 * WORKERS))
-    return before
+        held = headers["Last-Modified"]
+        unchanged = all(get(url, **{"If-Modified-Since": held})[0] == 304 for _ in range(2 * WORKERS))
+        return (held, body) if unchanged else None
+
+    return {url: _until(lambda url=url: agreed(url), 10, f"every worker to agree on {url}") for url in SHOWN[change]}
 
 
 @pytest.mark.parametrize("change", CHANGES)
