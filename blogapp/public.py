@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from html import unescape
 from urllib.parse import unquote
 from urllib.parse import urljoin
@@ -91,13 +92,15 @@ _IMG_TAG = re.compile(r"""<img\b(?P<attrs>(?:[^<>"'/]|/(?!>)|"[^"]*"|'[^']*')*)(
 _TAG_ATTR = re.compile(r"""\s([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 
 
-def add_image_hints(html: Markup, page_path: str) -> Markup:
+def add_image_hints(html: Markup, page_path: str, wrap: Callable[[str, dict[str, str]], str] | None = None) -> Markup:
     """Add ``loading="lazy" decoding="async"`` to each ``<img>`` of a post body, and
     ``width``/``height`` when its file is under BLOG_PUBLIC_DIR and readable (read from the
     file's header, cached per file version), so the page does not shift as images load.
 
     Attributes the author already set are kept. ``page_path`` resolves relative ``src``
     (``img.png`` on ``/posts/x``); remote images get no size (fetching them is not worth it).
+    ``wrap(tag, attributes)``, when given, is what each hinted tag becomes (the responsive
+    ``<picture>`` of ``images.pictures``): the body is scanned for images once, by this pattern.
     """
 
     def hint(match: re.Match[str]) -> str:
@@ -111,6 +114,7 @@ def add_image_hints(html: Markup, page_path: str) -> Markup:
             size = body_image_size(unescape(attrs.get("src", "")), page_path)
             if size:
                 extra.append(f' width="{size[0]}" height="{size[1]}"')
-        return "<img" + match["attrs"].rstrip() + "".join(extra) + match["end"]
+        tag = "<img" + match["attrs"].rstrip() + "".join(extra) + match["end"]
+        return tag if wrap is None else wrap(tag, attrs)
 
     return Markup(_IMG_TAG.sub(hint, str(html)))

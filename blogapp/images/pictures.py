@@ -14,7 +14,6 @@ so they change when the file does and can be cached for a year.
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass
 from html import escape
 from html import unescape
@@ -130,23 +129,15 @@ def variant_url(relative: str, source: pixels.Source, width: int, fmt: str) -> s
     return request.script_root + variant_path(relative, source, width, fmt)
 
 
-# As publicfiles' pattern: no "<" inside a tag, quoted values may hold ">"; linear time.
-_IMG = re.compile(r"""<img\b(?:[^<>"'/]|/(?!>)|"[^"]*"|'[^']*')*/?>""", re.IGNORECASE)
-_SRC = re.compile(r"""\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
-
-
 def body_pictures(html: Markup, page_path: str) -> Markup:
     """A post body with its image hints (public.add_image_hints) and each local raster
     ``<img>`` wrapped in a ``<picture>`` offering its variants at ``SIZES["body"]`` (one
-    with its own ``srcset`` is left as the author wrote it)."""
-    hinted = str(public.add_image_hints(html, page_path))
+    with its own ``srcset`` is left as the author wrote it): one scan of the body."""
 
-    def wrap(match: re.Match[str]) -> str:
-        tag = match.group()
-        src = _SRC.search(tag)
-        if src is None or "srcset" in tag.lower():  # an author's own srcset (trusted HTML) stays
+    def wrap(tag: str, attrs: dict[str, str]) -> str:
+        if "srcset" in attrs:  # an author's own srcset (trusted HTML) stays
             return tag
-        raw = unescape(src[1] or src[2] or src[3] or "").strip()
+        raw = unescape(attrs.get("src", "")).strip()
         if not paths.is_file_path(raw):
             return tag
         shown = picture(unquote(urljoin(page_path, raw)), "body")
@@ -154,7 +145,7 @@ def body_pictures(html: Markup, page_path: str) -> Markup:
             return tag
         return f"<picture>{source_tags(shown, SIZES['body'])}{tag}</picture>"
 
-    return Markup(_IMG.sub(wrap, hinted))
+    return public.add_image_hints(html, page_path, wrap)
 
 
 def source_tags(shown: Picture, sizes: str) -> str:
