@@ -7,6 +7,7 @@ content.py answers requests from the current View (listings, slugs, tags, aliase
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import logging
 import os
@@ -44,12 +45,17 @@ class Snapshot:
     #: the public files the posts use and their folders: a page's Last-Modified (lastmodified.py).
     files_modified: float = 0.0
     public_modified: float = 0.0
-    _publish_times: list[float] = field(default_factory=list)  # of the non-draft posts, ascending
+    publish_times: list[float] = field(default_factory=list)  # of the non-draft posts, ascending
     _views: dict[int, View] = field(default_factory=dict)
+
+    def with_public(self, public: str, modified: float) -> Snapshot:
+        """The same posts, with the public files they use in another state (a cover added,
+        removed or replaced): a new Snapshot, whose views are worked out afresh."""
+        return dataclasses.replace(self, public=public, public_modified=modified, _views={})
 
     def view(self, now: float) -> View:
         """The posts visible at ``now`` (POSIX seconds); computed once per publication boundary."""
-        passed = bisect.bisect_right(self._publish_times, now)
+        passed = bisect.bisect_right(self.publish_times, now)
         view = self._views.get(passed)
         if view is None:
             view = self._views[passed] = View.build(self, now, passed)
@@ -141,7 +147,7 @@ class View:
             posts = list(snap.posts)
         else:
             posts = [p for p in snap.posts if not p.draft and p.timestamp <= now]
-        times = snap._publish_times
+        times = snap.publish_times
         return cls(
             version=f"{snap.fingerprint}.{snap.public}.{passed}",
             posts=posts,
@@ -175,7 +181,7 @@ def build_snapshot(
     posts.sort(key=lambda p: (p.timestamp, p.slug), reverse=True)
     times = sorted(p.timestamp for p in posts if not p.draft)
     errors.sort(key=lambda e: e.path)
-    return Snapshot(fingerprint, posts, errors, show_hidden, files_modified=files_modified, _publish_times=times)
+    return Snapshot(fingerprint, posts, errors, show_hidden, files_modified=files_modified, publish_times=times)
 
 
 def alias_paths(value: Any) -> list[str]:

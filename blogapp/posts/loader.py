@@ -6,6 +6,7 @@ Loading keeps the front matter only; ``read_body`` reads the body again when a p
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -23,7 +24,7 @@ from .references import references
 
 StatKey = tuple[int, int, int]
 #: What loading one file gives: content digest, Post or PostError, public files it uses.
-Loaded = tuple[str, "Post | PostError", tuple[str, ...]]
+Loaded = tuple[str, "Post | PostError"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Loader:
     default_author: str
 
     def load(self, path: str, size: int) -> Loaded:
-        """(content digest, Post or the reason it is invalid, public files it uses) for one file."""
+        """(content digest, Post or the reason it is invalid) for one file; a Post carries the
+        public files it uses."""
         digest = f"size:{size}"
         try:
             if size > self.max_bytes:
@@ -56,11 +58,11 @@ class Loader:
                 timezone=self.timezone,
                 default_author=self.default_author,
             )
-            return digest, post, references(post, text)
+            return digest, dataclasses.replace(post, public_files=references(post, text))
         except PostError as err:
-            return digest, err, ()
+            return digest, err
         except OSError as exc:
-            return digest, PostError(path, f"cannot read: {exc.strerror or exc}"), ()
+            return digest, PostError(path, f"cannot read: {exc.strerror or exc}")
 
 
 def load_chunk(loader: Loader, items: list[tuple[str, StatKey]]) -> list[Loaded]:

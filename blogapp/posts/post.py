@@ -77,6 +77,9 @@ class Post:
     #: What parsing left out and why (a tag that is no path segment, an image URL with another
     #: scheme): ``check --strict`` prints these as warnings.
     notes: tuple[str, ...] = ()
+    #: Paths under BLOG_PUBLIC_DIR the post may show (``references.references``), set by the
+    #: loader: what the content version watches, and the only sources that get image variants.
+    public_files: tuple[str, ...] = ()
 
     def __getitem__(self, key: str) -> Any:
         return self.meta[key]

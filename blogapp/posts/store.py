@@ -1,6 +1,6 @@
 """The posts folder: files -> posts, and noticing when a file changes (the only reader of it).
 
-Each worker keeps ``{path: (stat key, content digest, Post | PostError, public files used)}``
+Each worker keeps ``{path: (stat key, content digest, Post | PostError)}``
 and, without inotify (BLOG_WATCH=poll), looks at the folder (a stat pass) every
 BLOG_RELOAD_INTERVAL seconds. With inotify it looks only when the kernel reported a change (or
 every FULL_LOOK_EVERY seconds), and since asking costs one read, requests ask (a busy worker
@@ -13,7 +13,6 @@ public files they use (publicwatch.py), which are checked every interval.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import hashlib
 import logging
@@ -76,8 +75,8 @@ class ContentStore:
             timezone=ZoneInfo(cfg["BLOG_TIMEZONE"]),
             default_author=cfg["BLOG_AUTHOR"],
         )
-        # {path: (stat key, content digest, Post or PostError, public files it uses)}
-        self._memo: dict[str, tuple[StatKey, str, Post | PostError, tuple[str, ...]]] = {}
+        # {path: (stat key, content digest, Post or PostError)}; a Post carries its public files
+        self._memo: dict[str, tuple[StatKey, str, Post | PostError]] = {}
         self._stats: dict[str, StatKey] = {}
         self.gone_file: Path = cfg["BLOG_GONE_FILE"]
         self._gone: tuple[tuple[int, int] | None, frozenset[str]] = (None, frozenset())
@@ -126,9 +125,7 @@ class ContentStore:
                     public = self._public.current(started)
                     if public != self._snapshot.public:
                         # A cover or image the posts use was added, removed or replaced.
-                        self._snapshot = dataclasses.replace(
-                            self._snapshot, public=public, public_modified=self._public.modified, _views={}
-                        )
+                        self._snapshot = self._snapshot.with_public(public, self._public.modified)
                     # After the first read (long with many posts, in gunicorn's master) the
                     # next check is an interval after it ends: workers forked right after it
                     # then answer at once instead of each starting with a full look. What
@@ -185,8 +182,7 @@ class ContentStore:
         and links. Only these get image variants. Worked out once per View."""
         linked = self._linked
         if linked is None or linked[0] is not view:
-            memo = {item.source: refs for _, _, item, refs in self._memo.values() if isinstance(item, Post)}
-            self._linked = linked = (view, frozenset(ref for post in view.posts for ref in memo.get(post.source, ())))
+            self._linked = linked = (view, frozenset(ref for post in view.posts for ref in post.public_files))
         return linked[1]
 
     def text(self, post: Post) -> str:
@@ -208,7 +204,7 @@ class ContentStore:
             if isinstance(loaded[1], PostError):
                 logger.warning("invalid post %s", loaded[1])
         self._memo, self._stats = memo, stats
-        self._public.use(ref for *_, refs in memo.values() for ref in refs)
+        self._public.use(ref for _, _, item in memo.values() if isinstance(item, Post) for ref in item.public_files)
         # The version hashes names and contents, not times: hosts with their own copies of
         # the same posts agree on it, and so share a Redis cache.
         listing = sorted((os.path.basename(path), digest) for path, (_, digest, *_) in memo.items())
@@ -216,7 +212,7 @@ class ContentStore:
         # Times only for Last-Modified: the newest file, or the folder's own time (a deletion).
         newest = max((key[0] for key in stats.values()), default=0) / 1e9
         modified = max(newest, newest_mtime([self.posts_dir]))
-        return build_snapshot(fingerprint, [item for _, _, item, _ in memo.values()], self.show_hidden, modified)
+        return build_snapshot(fingerprint, [item for _, _, item in memo.values()], self.show_hidden, modified)
 
     def _load_bulk(self, items: list[tuple[str, StatKey]]) -> list[Loaded]:
         """``_load_many`` with the cyclic garbage collector paused for a big read: the posts
