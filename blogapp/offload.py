@@ -47,9 +47,9 @@ def run(fn: Callable[..., T], *args: object) -> T:
 
 
 #: Texts longer than this (characters) are parsed in the pool, not on the event loop: a post
-#: body's markdown render and plain-text summary, a post's words for related posts (store.py,
-#: related.py). At ~0.3 us a character a 64 KiB body takes ~20-40 ms to render: shorter ones
-#: stay on the loop, where a thread's hand-off would cost more than it saves; a 2 MiB one
-#: takes about a second, during which the worker's other requests (cached pages, /healthz)
-#: go on. Never on a cache hit: hits do not render.
+#: body's markdown render and plain-text summary, a post's words for related posts
+#: (text/documents.py, search/related.py). Shorter ones stay on the loop, where a thread's
+#: hand-off would cost more than it saves; a big one takes long enough that the worker's
+#: other requests (cached pages, /healthz) must go on meanwhile (the measured costs:
+#: bench/README.md, "Figures behind the constants"). Never on a cache hit: hits do not render.
 BIG_TEXT_CHARS = 64 * 1024

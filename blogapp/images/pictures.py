@@ -30,7 +30,7 @@ from .. import public
 from ..files import paths
 from . import pixels
 
-#: URL prefix of every variant (views/pixels.py serves it).
+#: URL prefix of every variant (web/views/variants.py serves it).
 PREFIX = "/_img/"
 
 #: ``sizes`` for each place an image is drawn, written from static/css/site.css: the

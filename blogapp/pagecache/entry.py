@@ -34,14 +34,14 @@ from werkzeug.http import quote_etag
 from .lastmodified import unmodified_since
 
 #: Response header a cacheable view sets; the page cache removes it before sending.
-MARK = "X-Blog-Cache"
+CACHEABLE_HEADER = "X-Blog-Cache"
 #: Types worth compressing.
 _COMPRESSIBLE = ("text/", "application/xml", "application/rss+xml", "application/atom+xml")
 _COMPRESSIBLE += ("application/json", "application/feed+json", "image/svg+xml", "application/javascript")
 #: Smaller bodies fit in a packet or two either way.
 _MIN_COMPRESS = 512
 #: Headers of the view's answer an entry does not keep: the page cache sets its own.
-_NOT_KEPT = frozenset({"content-length", "etag", "last-modified", "cache-control", "vary", MARK.lower()})
+_NOT_KEPT = frozenset({"content-length", "etag", "last-modified", "cache-control", "vary", CACHEABLE_HEADER.lower()})
 #: Added to the ETag of an answer sent without Last-Modified because the second of the newest
 #: change is still running: once it has passed, a cache revalidating with that tag gets the
 #: whole answer again, now with its date (a 304 would leave a shared cache's copy undated).

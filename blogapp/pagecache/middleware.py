@@ -44,7 +44,7 @@ from ..extensions import cache
 from ..files.paths import newest_mtime
 from ..posts.catalog import View
 from . import lastmodified
-from .entry import MARK
+from .entry import CACHEABLE_HEADER
 from .entry import Entry
 from .entry import LocalEntries
 from .entry import build_entry
@@ -62,7 +62,7 @@ logger = logging.getLogger("blogapp.pagecache")
 #: A failed backend is left alone for this many seconds: requests meanwhile render uncached
 #: instead of each waiting for the backend's timeout.
 _RETRY_AFTER_FAILURE = 1.0
-#: MARK's value for answers kept in this worker only, never in the shared backend.
+#: CACHEABLE_HEADER's value for answers kept in this worker only, never in the shared backend.
 LOCAL_ONLY = "local"
 #: Bumped whenever Entry changes shape (keys of shared Redis caches outlive a deploy).
 ENTRY_FORMAT = 3
@@ -102,7 +102,7 @@ def cacheable(view: Callable[..., Any] | None = None, *, query: Iterable[str] = 
                 return redirect(own + "?" + query if query else own, code=301)
             response = make_response(view(*args, **kwargs))
             if response.status_code == 200:
-                response.headers[MARK] = mark
+                response.headers[CACHEABLE_HEADER] = mark
             return response
 
         wrapper.cache_query = frozenset(query)  # type: ignore[attr-defined]
@@ -186,7 +186,7 @@ class PageCache:
             if entry is None:
                 hit = "MISS"
                 status, headers, result = self._render(environ, query, view)
-                if not status.startswith("200") or MARK not in headers:
+                if not status.startswith("200") or CACHEABLE_HEADER not in headers:
                     # Not cacheable (an error, a redirect, /healthz, a file): pass Flask's answer
                     # on as it is, so a file is streamed (never read whole) and may be a 304.
                     start_response(status, list(headers.items()))
@@ -197,7 +197,7 @@ class PageCache:
                 # old one comes back when the posts are as they were: a post deleted again
                 # would be served from it).
                 if self.store.current_view() is view:
-                    if shared and headers[MARK] != LOCAL_ONLY:
+                    if shared and headers[CACHEABLE_HEADER] != LOCAL_ONLY:
                         self._set(key, entry)
                     self._local.put(local_key, entry)
             else:

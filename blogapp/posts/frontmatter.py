@@ -87,7 +87,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 def _check_expansion(root: yaml.Node) -> None:
-    """Raise _Unbounded if ``root`` expands (aliases as copies) to more than
+    """Raise Unbounded if ``root`` expands (aliases as copies) to more than
     MAX_VALUES nodes, nests deeper than MAX_DEPTH, or refers to
     itself (a cycle expands without end).
 

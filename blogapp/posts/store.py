@@ -47,14 +47,15 @@ from .post import Post
 
 logger = logging.getLogger("blogapp.content")
 
-#: Below this many files to parse, forking helpers costs more than it saves.
 #: From this many files to parse, the garbage collector waits until they are read.
 BULK_MIN = 500
+#: Below this many files to parse, forking helpers costs more than it saves.
 PARALLEL_MIN = 2000
 #: With inotify, a reported change waits this many times the last look's duration after it.
 LOOK_SPACING = 10
 #: Seconds between two reads of the watch: a busy worker asks a hundred times a second, not on
-#: every request (a read that finds nothing raises, ~3 µs), and sees a change 10 ms later.
+#: every request (a read that finds nothing raises, which costs; see bench/README.md), and
+#: sees a change 10 ms later.
 ASK_EVERY = 0.01
 
 

@@ -46,8 +46,8 @@ from .. import content
 from ..posts.post import Post
 from ..text.summary import EXCERPT_LENGTH
 from ..text.summary import truncate_words
-from .words import MARK_CLOSE
-from .words import MARK_OPEN
+from .words import SNIPPET_CLOSE
+from .words import SNIPPET_OPEN
 from .words import drop_marks
 from .words import strip_markdown
 
@@ -61,7 +61,8 @@ MAX_TERMS = 8
 MIN_PREFIX_CHARS = 3
 #: Most (matching posts x words) ranked by bm25; past it, each group is ordered newest first.
 #: A prefix counts twice (it stands for several words). At 10,000 posts: one whole word that
-#: every post has is ranked by bm25 (~25 ms), two such words or one prefix are not.
+#: every post has is ranked by bm25, two such words or one prefix are not (the costs:
+#: bench/README.md, "Figures behind the constants").
 RANK_BUDGET = 10_000
 #: Results per page.
 PER_PAGE = 20
@@ -79,7 +80,7 @@ _TOKENIZE = "unicode61 remove_diacritics 2"
 
 # Match markers: private-use characters, removed from indexed text, so they only ever come
 # from snippet()/highlight().
-_OPEN, _CLOSE = MARK_OPEN, MARK_CLOSE
+_OPEN, _CLOSE = SNIPPET_OPEN, SNIPPET_CLOSE
 _ELLIPSIS = "…"
 
 

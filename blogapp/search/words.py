@@ -7,7 +7,7 @@ index), and parsing with markdown-it costs many times as much as these few linea
 differs is only what a search can see: both keep the words of prose, code, link text and alt
 text; this one also keeps the words of reference definitions.
 
-The private-use characters MARK_OPEN and MARK_CLOSE are removed from every text: search.py
+The private-use characters SNIPPET_OPEN and SNIPPET_CLOSE are removed from every text: search.py
 puts them around matches in snippets, so in a snippet they only ever come from there.
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import html
 import re
 
-MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
-_MARKERS = str.maketrans("", "", MARK_OPEN + MARK_CLOSE)
+SNIPPET_OPEN, SNIPPET_CLOSE = "\ue000", "\ue001"
+_MARKERS = str.maketrans("", "", SNIPPET_OPEN + SNIPPET_CLOSE)
 _PUNCTUATION = str.maketrans({"*": None, "`": None, "|": " ", "#": " "})
 
 

@@ -244,8 +244,8 @@ _local = threading.local()
 
 
 def _renderer() -> MarkdownIt:
-    # One renderer per thread: markdown-it keeps no per-call state on the
-    # instance, but a per-thread copy keeps gthread workers safe regardless.
+    # One renderer per thread: markdown-it keeps no per-call state on the instance, but a
+    # per-thread copy keeps the offload pool's threads (big bodies) safe regardless.
     md = getattr(_local, "md", None)
     if md is None:
         md = _local.md = _new_renderer()
@@ -282,8 +282,8 @@ def render_markdown_with_toc(text: str, *, trust_html: bool = False) -> Rendered
     Each h2-h4 is wrapped with a "#" permalink to itself
     (``<div class="heading-wrap level-2"><h2 id="x">..</h2><a class="heading-anchor"
     href="#x" aria-label="Link to section: ..">#</a></div>``), and table cells are aligned
-    by class rather than inline style. Feeds and excerpts use ``render_markdown``, which
-    adds no links and keeps inline alignment.
+    by class rather than inline style. Feeds use ``render_markdown``, which adds no links and
+    keeps inline alignment; excerpts are plain text (``text.plaintext``).
     """
     env: dict[str, Any] = {_HEADINGS_ENV: []}
     html_ = _render(text, env, trust_html)
