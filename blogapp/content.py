@@ -1,6 +1,6 @@
 """The request-facing API over this app's ContentStore: visible posts, tags, aliases, errors.
 
-Views, feeds and tools ask here; store.py reads the folder, index.py says what the posts add
+Views, feeds and tools ask here; posts/store.py reads the folder, posts/catalog.py says what the posts add
 up to. ``content_version()`` changes whenever what the site shows changes; the response
 cache keys on it.
 """
@@ -18,8 +18,8 @@ from flask import request
 from .posts.catalog import View
 from .posts.fields import Author
 from .posts.fields import PostError
-from .posts.fields import author_slug
-from .posts.fields import normalize_slug
+from .posts.fields import nfc
+from .posts.fields import slugify
 from .posts.fields import tag_key
 from .posts.post import Post
 from .posts.store import ContentStore
@@ -62,7 +62,7 @@ def get_posts() -> list[Post]:
 
 def get_post(slug: str) -> Post | None:
     """The visible post with this slug, or None."""
-    return current_view().by_slug.get(normalize_slug(slug))
+    return current_view().by_slug.get(nfc(slug))
 
 
 def get_post_or_404(slug: str) -> Post:
@@ -89,14 +89,14 @@ def get_tags() -> dict[str, tuple[str, list[Post]]]:
 
 def get_author(slug: str) -> tuple[Author, list[Post]] | None:
     """``(author, posts newest first)`` for an author page's slug, matched as slugs are made
-    (``author_slug``: case, Latin accents and punctuation do not matter)."""
-    return current_view().authors.get(author_slug(slug))
+    (``slugify``: case, Latin accents and punctuation do not matter)."""
+    return current_view().authors.get(slugify(slug))
 
 
 def author_slug_of(author: Author) -> str:
     """The slug of ``author``'s page among the authors shown now ("" when they have none):
     the name's slug, with a suffix when another author's name gives the same one
-    (``index.View.author_slugs``). Templates have it as ``author_slug_of``."""
+    (``catalog.View.author_slugs``). Templates have it as ``author_slug_of``."""
     return current_view().author_slugs.get(author.key, "")
 
 
@@ -107,21 +107,21 @@ def get_authors() -> dict[str, tuple[Author, list[Post]]]:
 
 def alias_target(path: str) -> Post | None:
     """The post an old URL (``aliases:``) now lives at, if any."""
-    return current_view().aliases.get(normalize_slug(path.rstrip("/") or "/"))
+    return current_view().aliases.get(nfc(path.rstrip("/") or "/"))
 
 
 def is_gone(path: str) -> bool:
     """True when BLOG_GONE_FILE lists ``path`` (or, for ``/posts/<slug>``, the slug)."""
-    return normalize_slug(path.rstrip("/") or "/") in get_store().gone()
+    return nfc(path.rstrip("/") or "/") in get_store().gone()
 
 
 def invalid_post_at(path: str) -> PostError | None:
     """For ``/posts/<slug>``: the error of an invalid file named ``<slug>.md`` (author preview)."""
     if not path.startswith("/posts/"):
         return None
-    slug = normalize_slug(path[len("/posts/") :])
+    slug = nfc(path[len("/posts/") :])
     for error in invalid_posts():
-        if normalize_slug(os.path.basename(error.path)[:-3]) == slug:
+        if nfc(os.path.basename(error.path)[:-3]) == slug:
             return error
     return None
 

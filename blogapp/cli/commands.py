@@ -14,12 +14,12 @@ from flask.cli import with_appcontext
 
 from .. import content
 from ..config import ROOT
+from ..posts.fields import slugify
 from .export import export_to
 from .exportdir import ExportError
 from .exportdir import check_target
 from .lint import lint_posts
 from .newpost import create_post_file
-from .newpost import slugify
 from .newpost import taken_names
 from .pregen import make_all_variants
 
@@ -69,7 +69,7 @@ def new_command(title: str, publish: bool) -> None:
         "",
     ]
     store = content.get_store()
-    wanted = slugify(title)
+    wanted = slugify(title) or "post"
     try:
         path = create_post_file(store.posts_dir, wanted, "\n".join(lines), taken_names(store))
     except OSError as exc:

@@ -28,12 +28,6 @@ MAX_TRIES = 1000
 _SLUG_LINE = re.compile(r"^slug[ \t]*:[ \t]*[\"']?([^\"'#\r\n]*)", re.MULTILINE)
 
 
-def slugify(title: str) -> str:
-    """'Café & Crème: 2024!' -> 'cafe-creme-2024' (ASCII, lower case, dashes)."""
-    ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "post"
-
-
 def taken_names(store: ContentStore) -> set[str]:
     """Every slug a new post must not take, as ``_key`` gives it."""
     snapshot = store.snapshot()

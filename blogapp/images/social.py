@@ -21,7 +21,7 @@ from PIL import ImageChops
 from PIL import ImageDraw
 from PIL import ImageFont
 
-from ..posts.fields import author_slug
+from ..posts.fields import slugify
 from ..posts.post import xml_safe
 
 CARD_SIZE = (1200, 630)
@@ -150,10 +150,10 @@ def card_footer(site_title: str, byline: Sequence[str] = ()) -> str:
     """The card's bottom line: "site  ·  author  ·  date", naming the site once.
 
     A byline part that is the site's name again (a post by the site itself: the same
-    ``author_slug``, so case, spacing and accents do not matter) is left out.
+    ``slugify``, so case, spacing and accents do not matter) is left out.
     """
-    site = author_slug(site_title)
-    parts = [part for part in byline if part and not (site and author_slug(part) == site)]
+    site = slugify(site_title)
+    parts = [part for part in byline if part and not (site and slugify(part) == site)]
     return "  ·  ".join([site_title, *parts])
 
 

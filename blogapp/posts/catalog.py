@@ -19,8 +19,8 @@ from .fields import AUTHOR_SUFFIX_HEX
 from .fields import Author
 from .fields import PostError
 from .fields import SlugError
-from .fields import author_slug
-from .fields import normalize_slug
+from .fields import nfc
+from .fields import slugify
 from .fields import suffixed_slug
 from .fields import tag_key
 from .post import Post
@@ -107,7 +107,7 @@ class View:
     def author_slugs(self) -> dict[str, str]:
         """``{Author.key: slug}`` of every author shown ("" for a name with no page).
 
-        Authors whose names give one ``author_slug`` (accents: "Maya Chen" and "Maya Chén";
+        Authors whose names give one ``slugify`` (accents: "Maya Chen" and "Maya Chén";
         punctuation; two long names alike in their first 80 slug characters) stay apart: the
         one whose first post is oldest keeps the plain slug, the others get a suffix from
         their name's hash (``suffixed_slug``). Neither depends on the order files are read in;
@@ -117,7 +117,7 @@ class View:
         for post in reversed(self.posts):  # oldest first
             key = post.author.key
             if key not in first:
-                first[key] = (post.timestamp, key, author_slug(post.author.name))
+                first[key] = (post.timestamp, key, slugify(post.author.name))
         slugs: dict[str, str] = {}
         taken: set[str] = set()
         for _, key, base in sorted(first.values()):
@@ -191,11 +191,11 @@ def alias_paths(value: Any) -> list[str]:
     for item in items:
         if not isinstance(item, str | int) or not str(item).strip():
             continue
-        text = normalize_slug(str(item).strip())
+        text = nfc(str(item).strip())
         path = text if text.startswith("/") else f"/posts/{text}"
         paths.append(path.rstrip("/") or "/")
     return paths
 
 
 def _claim_order(post: Post) -> tuple[bool, str]:
-    return normalize_slug(os.path.basename(post.source)[:-3]) != post.slug, post.source
+    return nfc(os.path.basename(post.source)[:-3]) != post.slug, post.source

@@ -66,7 +66,7 @@ class FlagError(PostError):
 @dataclass(frozen=True)
 class Author:
     """A byline: the name as written (NFC, cleaned) and a picture. Its page's slug depends on
-    the other authors shown (``index.View.author_slugs``; ``content.author_slug_of``)."""
+    the other authors shown (``catalog.View.author_slugs``; ``content.author_slug_of``)."""
 
     name: str
     picture: str | None = None
@@ -85,8 +85,9 @@ _NOT_WORD = re.compile(r"[\W_]+")
 
 
 def nfc(text: str) -> str:
-    """``text`` in Unicode NFC: what every name and tag is turned into before anything else,
-    so the composed (NFC) and decomposed (NFD, macOS) spellings of one word are one string."""
+    """``text`` in Unicode NFC: what every name, tag and slug is turned into before anything
+    else, so the composed (NFC) and decomposed (NFD, macOS) spellings of one word are one
+    string (a macOS file name matches its URL)."""
     return unicodedata.normalize("NFC", text)
 
 
@@ -106,15 +107,15 @@ def author_key(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)  # a few names, asked for by every card and listing
-def author_slug(name: str) -> str:
-    """``'Maya Chén'`` -> ``'maya-chen'``, ``'李明'`` -> ``'李明'``: the readable part of an
-    author page's URL, and how a slug asked for in a URL is matched.
+def slugify(name: str) -> str:
+    """``'Maya Chén'`` -> ``'maya-chen'``, ``'李明'`` -> ``'李明'``: the one slug function, for an
+    author page's URL (and how a slug asked for in one is matched) and a new post's file name.
 
     Case is folded; a letter that is a Latin (ASCII) letter with marks loses the marks (é -> e);
     every other letter is kept whole, marks included (``が`` stays ``が``, ``й`` stays ``й``);
     every run of other characters (spaces, punctuation) is one dash; at most AUTHOR_SLUG_CHARS
     characters. Different names can give one slug: the View then adds a suffix to all but
-    one (``index.View.author_slugs``).
+    one (``catalog.View.author_slugs``).
     """
     text = "".join(map(_ascii_letter, nfc(name[: AUTHOR_SLUG_CHARS * 4]).casefold()))
     return _NOT_WORD.sub("-", text).strip("-")[:AUTHOR_SLUG_CHARS].strip("-")
@@ -134,11 +135,6 @@ def suffixed_slug(slug: str, key: str, digits: int = AUTHOR_SUFFIX_HEX) -> str:
     only on the name, never on the order the posts were read in."""
     suffix = hashlib.sha256(key.encode()).hexdigest()[:digits]
     return f"{slug[: AUTHOR_SLUG_CHARS - digits - 1].rstrip('-')}-{suffix}".lstrip("-")
-
-
-def normalize_slug(value: str) -> str:
-    """Slugs compare in NFC, so a macOS (NFD) file name matches its URL."""
-    return unicodedata.normalize("NFC", value)
 
 
 def parse_date(value: Any, timezone: ZoneInfo, source: str, name: str) -> dt.datetime:
@@ -284,7 +280,7 @@ def parse_slug(override: Any, default: str, source: str) -> str:
     problem = segment_problem(slug)
     if problem:
         raise SlugError(source, f"slug {problem}, so it cannot be a URL path segment: {slug!r}")
-    return normalize_slug(slug)
+    return nfc(slug)
 
 
 def parse_author(value: Any, default: str, notes: list[str]) -> Author:

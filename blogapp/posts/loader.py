@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from .fields import EncodingError
 from .fields import PostError
 from .fields import TooLargeError
-from .fields import normalize_slug
+from .fields import nfc
 from .post import Post
 from .post import extract_body
 from .post import parse_post
@@ -54,7 +54,7 @@ class Loader:
             post = parse_post(
                 text,
                 path,
-                slug=normalize_slug(os.path.basename(path)[:-3]),
+                slug=nfc(os.path.basename(path)[:-3]),
                 timezone=self.timezone,
                 default_author=self.default_author,
             )

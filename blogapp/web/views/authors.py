@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from ... import content
 from ...pagecache.middleware import cacheable
 from ...posts.fields import Author
-from ...posts.fields import author_slug
+from ...posts.fields import slugify
 from ..templating import absolute_url
 from .common import author_json_ld
 from .common import author_picture
@@ -34,7 +34,7 @@ bp = Blueprint("authors", __name__)
 def author(slug: str, page: int = 1) -> Response:
     """One author's posts, newest first, BLOG_POSTS_PER_PAGE a page, with their name and picture.
 
-    The slug is matched as names are (``fields.author_slug``), so ``/authors/Maya-Chen``
+    The slug is matched as names are (``fields.slugify``), so ``/authors/Maya-Chen``
     finds ``maya-chen`` and is redirected there (301): one URL per page.
     """
     found = content.get_author(slug)
@@ -70,7 +70,7 @@ def author(slug: str, page: int = 1) -> Response:
 @bp.route("/authors/<slug>/page/1")
 def first_page(slug: str) -> Response:
     """``/authors/<slug>/page/1`` is the author page itself: one URL per listing."""
-    return redirect(url_for("authors.author", slug=author_slug(slug) or slug), code=301)
+    return redirect(url_for("authors.author", slug=slugify(slug) or slug), code=301)
 
 
 def _page_url(slug: str, page: int) -> str:

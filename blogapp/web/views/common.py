@@ -26,7 +26,7 @@ from ... import content
 from ... import public
 from ...images import pictures
 from ...posts.fields import Author
-from ...posts.fields import author_slug
+from ...posts.fields import slugify
 from ...posts.post import Post
 from ...text.summary import Summary
 from ..templating import absolute_path
@@ -128,7 +128,7 @@ def author_json_ld(author: Author) -> dict[str, Any]:
     Organization instead.
     """
     slug = content.author_slug_of(author)
-    is_site = bool(slug) and author_slug(author.name) == author_slug(current_app.config["BLOG_TITLE"])
+    is_site = bool(slug) and slugify(author.name) == slugify(current_app.config["BLOG_TITLE"])
     data: dict[str, Any] = {"@type": "Organization" if is_site else "Person", "name": author.name}
     if slug:
         data["url"] = absolute_url("authors.author", slug=slug)
