@@ -480,7 +480,8 @@ def test_export_into_a_new_folder_of_the_project_copy_and_again(tmp_path):
 def test_new_names_a_file_by_the_one_slug_function(runner, posts_dir):
     """`new` and author pages slug text one way (fields.slugify): Latin accents dropped, other
     scripts kept, punctuation runs one dash; a title with no letter or digit is `post`."""
-    for title, name in (("Café & Crème: 2024!", "cafe-creme-2024.md"), ("李明的笔记", "李明的笔记.md"), ("!!!", "post.md")):
+    named = {"Café & Crème: 2024!": "cafe-creme-2024.md", "李明的笔记": "李明的笔记.md", "!!!": "post.md"}
+    for title, name in named.items():
         result = runner.invoke(args=["new", title])
         assert result.exit_code == 0, result.output
         assert Path(result.stdout.strip()).name == name
