@@ -15,7 +15,7 @@ from flask import current_app
 from flask import has_request_context
 from flask import request
 
-from .posts.catalog import View
+from .posts.catalog import Visible
 from .posts.fields import Author
 from .posts.fields import PostError
 from .posts.fields import nfc
@@ -41,13 +41,13 @@ def get_store(app: Flask | None = None) -> ContentStore:
     return (app or current_app).extensions["blog_content"]
 
 
-#: The WSGI environ key under which the page cache hands a request the View its key was made
+#: The WSGI environ key under which the page cache hands a request the Visible its key was made
 #: from, so that the page is rendered from the same posts and the view is worked out once.
 VIEW_KEY = "blogapp.view"
 
 
-def current_view() -> View:
-    """The posts visible now: the View the page cache handed this request, else the store's."""
+def current_view() -> Visible:
+    """The posts visible now: the Visible the page cache handed this request, else the store's."""
     if has_request_context():
         handed = request.environ.get(VIEW_KEY)
         if handed is not None:
@@ -96,7 +96,7 @@ def get_author(slug: str) -> tuple[Author, list[Post]] | None:
 def author_slug_of(author: Author) -> str:
     """The slug of ``author``'s page among the authors shown now ("" when they have none):
     the name's slug, with a suffix when another author's name gives the same one
-    (``catalog.View.author_slugs``). Templates have it as ``author_slug_of``."""
+    (``catalog.Visible.author_slugs``). Templates have it as ``author_slug_of``."""
     return current_view().author_slugs.get(author.key, "")
 
 

@@ -665,7 +665,7 @@ def test_a_post_page_miss_reads_its_file_once_and_parses_its_markdown_once(app, 
 
 
 def test_a_miss_works_out_the_visible_posts_once(app, client, monkeypatch):
-    """The page cache hands the request the View its key was made from (content.VIEW_KEY): the
+    """The page cache hands the request the Visible its key was made from (content.VIEW_KEY): the
     view function, its templates and image lookups ask for no other."""
     assert client.get("/").status_code == 200
     store = content.get_store(app)

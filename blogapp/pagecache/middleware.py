@@ -42,7 +42,7 @@ from .. import content
 from ..config import ROOT
 from ..extensions import cache
 from ..files.paths import newest_mtime
-from ..posts.catalog import View
+from ..posts.catalog import Visible
 from . import lastmodified
 from .entry import CACHEABLE_HEADER
 from .entry import Entry
@@ -211,7 +211,7 @@ class PageCache:
             return serve(entry, environ, start_response, self._dated[2][hit], seconds)
         return serve(entry, environ, start_response, [cache_control, ("X-Cache", hit), self._dated[3]], seconds)
 
-    def _last_modified(self, view: View, version: str) -> int | None:
+    def _last_modified(self, view: Visible, version: str) -> int | None:
         """The whole second of the newest change to anything pages show (lastmodified.py), or
         None while that second has not passed yet (a later change must get a later date; the
         answer then goes out under a provisional ETag, see cacheentry.PROVISIONAL)."""
@@ -286,7 +286,7 @@ class PageCache:
 
     # -- miss: render through Flask ----------------------------------------------------
 
-    def _render(self, environ: dict[str, Any], query: str, view: View) -> tuple[str, Headers, Iterable[bytes]]:
+    def _render(self, environ: dict[str, Any], query: str, view: Visible) -> tuple[str, Headers, Iterable[bytes]]:
         """Run Flask for this request (HEAD as GET, so that a cacheable body is stored; with
         only the query parameters its view declares): status, headers and the body iterable,
         not read yet (a file is then streamed, and answers its conditional headers)."""

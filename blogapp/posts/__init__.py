@@ -5,7 +5,7 @@ The folder is read by ``store.ContentStore`` (its only reader: change detection 
 ``loader`` (size limit, UTF-8, ``post.parse_post`` with ``frontmatter``'s bounded YAML and
 ``fastyaml``'s fast path; ``fields`` cleans each field and names the ``PostError``s), with
 ``references`` (the public files a post shows). ``catalog`` says what they add up to: the
-``Snapshot`` of one state of the folder and the ``View`` visible at a moment.
+``Snapshot`` of one state of the folder and the ``Visible`` visible at a moment.
 
-Public surface: ``ContentStore``, ``Post``, ``PostError``, ``Snapshot``, ``View``.
+Public surface: ``ContentStore``, ``Post``, ``PostError``, ``Snapshot``, ``Visible``.
 """

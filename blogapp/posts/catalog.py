@@ -1,7 +1,7 @@
-"""What the posts add up to: the Snapshot of one state of the folder, and its View at a moment.
+"""What the posts add up to: the Snapshot of one state of the folder, and the posts Visible at a moment.
 
 Pure: no Flask, no file access. store.py loads the files and calls ``build_snapshot``;
-content.py answers requests from the current View (listings, slugs, tags, aliases).
+content.py answers requests from the Visible now (listings, slugs, tags, aliases).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ logger = logging.getLogger("blogapp.content")
 class Snapshot:
     """One state of the folder: its posts and errors, replaced whole when a file changes.
 
-    What is visible also depends on the time (scheduled posts): ``view(now)`` builds the View
+    What is visible also depends on the time (scheduled posts): ``view(now)`` builds the Visible
     for ``now`` and remembers it per publication boundary, the only state a Snapshot keeps.
     """
 
@@ -46,24 +46,24 @@ class Snapshot:
     files_modified: float = 0.0
     public_modified: float = 0.0
     publish_times: list[float] = field(default_factory=list)  # of the non-draft posts, ascending
-    _views: dict[int, View] = field(default_factory=dict)
+    _views: dict[int, Visible] = field(default_factory=dict)
 
     def with_public(self, public: str, modified: float) -> Snapshot:
         """The same posts, with the public files they use in another state (a cover added,
         removed or replaced): a new Snapshot, whose views are worked out afresh."""
         return dataclasses.replace(self, public=public, public_modified=modified, _views={})
 
-    def view(self, now: float) -> View:
+    def view(self, now: float) -> Visible:
         """The posts visible at ``now`` (POSIX seconds); computed once per publication boundary."""
         passed = bisect.bisect_right(self.publish_times, now)
         view = self._views.get(passed)
         if view is None:
-            view = self._views[passed] = View.build(self, now, passed)
+            view = self._views[passed] = Visible.build(self, now, passed)
         return view
 
 
 @dataclass
-class View:
+class Visible:
     """The posts visible at one moment, with their lookups; built by ``Snapshot.view``."""
 
     version: str
@@ -142,7 +142,7 @@ class View:
         return found
 
     @classmethod
-    def build(cls, snap: Snapshot, now: float, passed: int) -> View:
+    def build(cls, snap: Snapshot, now: float, passed: int) -> Visible:
         if snap.show_hidden:
             posts = list(snap.posts)
         else:

@@ -66,7 +66,7 @@ class FlagError(PostError):
 @dataclass(frozen=True)
 class Author:
     """A byline: the name as written (NFC, cleaned) and a picture. Its page's slug depends on
-    the other authors shown (``catalog.View.author_slugs``; ``content.author_slug_of``)."""
+    the other authors shown (``catalog.Visible.author_slugs``; ``content.author_slug_of``)."""
 
     name: str
     picture: str | None = None
@@ -114,8 +114,8 @@ def slugify(name: str) -> str:
     Case is folded; a letter that is a Latin (ASCII) letter with marks loses the marks (é -> e);
     every other letter is kept whole, marks included (``が`` stays ``が``, ``й`` stays ``й``);
     every run of other characters (spaces, punctuation) is one dash; at most AUTHOR_SLUG_CHARS
-    characters. Different names can give one slug: the View then adds a suffix to all but
-    one (``catalog.View.author_slugs``).
+    characters. Different names can give one slug: the Visible then adds a suffix to all but
+    one (``catalog.Visible.author_slugs``).
     """
     text = "".join(map(_ascii_letter, nfc(name[: AUTHOR_SLUG_CHARS * 4]).casefold()))
     return _NOT_WORD.sub("-", text).strip("-")[:AUTHOR_SLUG_CHARS].strip("-")

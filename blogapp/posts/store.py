@@ -33,7 +33,7 @@ from ..files.paths import is_inside
 from ..files.paths import newest_mtime
 from ..files.watched import PublicFiles
 from .catalog import Snapshot
-from .catalog import View
+from .catalog import Visible
 from .catalog import alias_paths
 from .catalog import build_snapshot
 from .fields import PostError
@@ -90,7 +90,7 @@ class ContentStore:
         self._watch = Watch(str(self.posts_dir)) if cfg["BLOG_WATCH"] == "auto" and Watch.available() else None
         self._public = PublicFiles(str(cfg["BLOG_PUBLIC_DIR"]), watch=cfg["BLOG_WATCH"] == "auto")
         self._snapshot: Snapshot | None = None
-        self._linked: tuple[View, frozenset[str]] | None = None
+        self._linked: tuple[Visible, frozenset[str]] | None = None
         #: "Now" for publication times (POSIX seconds); tests set their own to move time.
         self.clock: Callable[[], float] = time.time
 
@@ -173,14 +173,14 @@ class ContentStore:
                 self._gone = (key, frozenset(alias_paths([line.split("#", 1)[0] for line in fh])))
         return self._gone[1]
 
-    def current_view(self) -> View:
+    def current_view(self) -> Visible:
         """The posts visible now (cheap: at most a stat pass once per interval)."""
         return self.snapshot().view(self.clock())
 
-    def linked_files(self, view: View) -> frozenset[str]:
+    def linked_files(self, view: Visible) -> frozenset[str]:
         """The paths under BLOG_PUBLIC_DIR (``assets/x.jpg``, as ``references`` finds them)
         that the posts of ``view`` use: covers, share images, authors' pictures, body images
-        and links. Only these get image variants. Worked out once per View."""
+        and links. Only these get image variants. Worked out once per Visible."""
         linked = self._linked
         if linked is None or linked[0] is not view:
             self._linked = linked = (view, frozenset(ref for post in view.posts for ref in post.public_files))
