@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import builtins
 import os
 from pathlib import Path
@@ -13,7 +12,6 @@ from flask import template_rendered
 from blogapp import public
 from blogapp.files import paths as publicfiles
 
-VIEWS = Path(__file__).parent.parent / "blogapp" / "views"
 
 
 @pytest.mark.parametrize(
@@ -119,14 +117,3 @@ def test_templates_read_no_file(app, client, monkeypatch, url):
         patch.setattr(builtins, "open", refuse)
         html = template.render(context)
     assert html == response.get_data(as_text=True)
-
-
-def test_views_import_no_other_view_module():
-    """Shared view helpers live in views/common.py; a view module never imports another."""
-    views = {path.stem for path in VIEWS.glob("*.py")} - {"__init__", "common"}
-    for path in VIEWS.glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                names = [node.module] if node.module else [alias.name for alias in node.names]
-                assert not set(names) & views, f"{path.name} imports a view module: {names}"
