@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import builtins
 import os
-from pathlib import Path
 
 import pytest
 from flask import template_rendered
 
 from blogapp import public
 from blogapp.files import paths as publicfiles
-
 
 
 @pytest.mark.parametrize(
