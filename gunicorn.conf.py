@@ -34,7 +34,7 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 accesslog = "-"
 errorlog = "-"
 #: Same lines as gunicorn's own access log, formatting only the fields the default format
-#: prints instead of every header and environ key (blogapp/accesslog.py).
+#: prints instead of every header and environ key (blogapp/web/accesslog.py).
 logger_class = AccessLogger
 #: The master builds the app and reads every post once (wsgi.py), on all cores, then forks
 #: the workers, which start with the posts already parsed (and share that memory until they

@@ -1,7 +1,7 @@
 """Plain text from markdown, per post: the search stripper against markdown-it's token walk.
 
-Why search keeps its own stripper (blogapp/searchtext.py) while excerpts and reading time use
-the token walk (blogapp/plaintext.py): each worker's first search or post page indexes every
+Why search keeps its own stripper (blogapp/search/words.py) while excerpts and reading time use
+the token walk (blogapp/text/plaintext.py): each worker's first search or post page indexes every
 visible post (related posts query that index). This prints, for posts made by make_posts.py,
 the median time per post of each routine, their ratio, and what that means for one index
 build at 10,000 posts.

@@ -538,7 +538,7 @@ def test_feed_is_the_same_at_another_time(config):
         again = create_app(cfg).test_client().get(feed_urls(fmt))
         assert again.data == first[fmt].data
         # The first answer may have gone out within its Last-Modified second, under the
-        # provisional form of the same tag (blogapp/cacheentry.py).
+        # provisional form of the same tag (blogapp/pagecache/entry.py).
         provisional = cacheentry.PROVISIONAL + '"'
         assert again.headers["ETag"].replace(provisional, '"') == first[fmt].headers["ETag"].replace(provisional, '"')
 

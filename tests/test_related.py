@@ -1,4 +1,4 @@
-"""Related posts by what posts say (blogapp/related.py): shared tags first, then the distinctive
+"""Related posts by what posts say (blogapp/search/related.py): shared tags first, then the distinctive
 words of title and body, "more like this" over the full-text index."""
 
 from __future__ import annotations
