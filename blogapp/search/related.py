@@ -42,7 +42,7 @@ FIELD_WEIGHTS = (3.0, 2.0, 1.0, 1.0)
 MAX_DOC_SHARE = 0.1
 MIN_COMMON = 25
 #: Most of a post's words (its weightiest) whose posts are counted to choose the query words:
-#: each count is an index lookup (~9 us), and a post may have 200,000 distinct words. Posts
+#: each count is an index lookup, and a post may have 200,000 distinct words. Posts
 #: of ordinary length have fewer than this, so for them nothing changes.
 MAX_CANDIDATES = 1000
 
