@@ -12,8 +12,10 @@ Discovery (the hub and self links in the feeds) belongs to the feeds view; nothi
 a request's path.
 """
 
+from .hub import silent_hubs
 from .publisher import Publisher
 from .publisher import publish_by_hand
 from .publisher import start
+from .topics import feed_urls
 
-__all__ = ["Publisher", "publish_by_hand", "start"]
+__all__ = ["Publisher", "feed_urls", "publish_by_hand", "silent_hubs", "start"]

@@ -46,6 +46,7 @@ class FileClaims:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._lock_fd: int | None = None
+        self._warned = False
 
     def lead(self) -> bool:
         if self._lock_fd is not None:
@@ -54,7 +55,9 @@ class FileClaims:
             (self.folder / "feeds").mkdir(parents=True, exist_ok=True)
             fd = os.open(self.folder / "leader.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            logger.warning("websub: cannot use %s: %s", self.folder, exc)
+            if not self._warned:  # once, not every look
+                logger.warning("websub: cannot use %s, not publishing: %s", self.folder, exc)
+            self._warned = True
             return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -72,6 +75,7 @@ class FileClaims:
             last = None
         if last == etag:
             return SAME
+        path.parent.mkdir(parents=True, exist_ok=True)
         spare = path.with_name(path.name + f".{os.getpid()}")
         spare.write_text(etag)
         os.replace(spare, path)

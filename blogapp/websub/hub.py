@@ -6,6 +6,7 @@ import http.client
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
@@ -51,7 +52,7 @@ def publish(
     """Tell ``hub`` that ``url`` changed; retry a hub that is down, slow or answers 5xx or 429,
     with backoff, for at most ``retry_for`` seconds. True when the hub took it (2xx)."""
     started = time.monotonic()
-    pause = FIRST_PAUSE
+    pause, slept = FIRST_PAUSE, 0.0
     for attempt in range(1, 100):
         began = time.monotonic()
         try:
@@ -63,7 +64,7 @@ def publish(
             logger.info("websub: published %s to %s: %d in %.2f s (try %d)", url, hub, status, took, attempt)
             return True
         final = 400 <= status < 500 and status != 429  # the hub refuses it: asking again will not help
-        if final or time.monotonic() + pause - started > retry_for:
+        if final or max(time.monotonic() - started, slept) + pause > retry_for:
             logger.error(
                 "websub: gave up publishing %s to %s after %d tries in %.0f s: %s %s",
                 *(url, hub, attempt, time.monotonic() - started, status or "", answer[:200].strip()),
@@ -74,6 +75,7 @@ def publish(
             *(hub, status or answer, url, took, pause),
         )
         sleep(pause)
+        slept += pause
         pause = min(pause * 2, MAX_PAUSE)
     return False
 
@@ -92,3 +94,21 @@ def public_etag(url: str, timeout: float = TIMEOUT) -> str | None:
         return None
     finally:
         conn.close()
+
+
+def silent_hubs(app: Any) -> list[tuple[str, str]]:
+    """(hub, reason) for each hub in BLOG_WEBSUB_HUBS that gives no HTTP answer to a GET within
+    TIMEOUT (any status counts as an answer: hubs answer GETs in their own ways)."""
+    silent = []
+    for hub in app.config["BLOG_WEBSUB_HUBS"]:
+        parts = urlsplit(hub)
+        connection = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = connection(parts.hostname, parts.port, timeout=TIMEOUT)
+        try:
+            conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+            conn.getresponse().read(MAX_ANSWER)
+        except (OSError, http.client.HTTPException) as exc:
+            silent.append((hub, f"{type(exc).__name__}: {exc}"))
+        finally:
+            conn.close()
+    return silent

@@ -41,6 +41,30 @@ def paths(app: Flask, scope: Scope) -> list[str]:
     return [adapter.build(endpoint, values) for endpoint in ENDPOINTS[kind]]
 
 
+def feed_urls(app: Flask, feeds: list[str]) -> list[str]:
+    """Public URLs of ``feeds`` (app-relative paths, or public URLs under BLOG_SITE_URL),
+    default the site's three; each must be one of the blog's feed routes.
+
+    :raise ValueError: for anything else.
+    """
+    site = app.config["BLOG_SITE_URL"]
+    if not feeds:
+        return [public_url(app, path) for path in paths(app, ("site", ""))]
+    adapter = app.url_map.bind("localhost", script_name="/")
+    feed_endpoints = {endpoint for endpoints in ENDPOINTS.values() for endpoint in endpoints}
+    urls = []
+    for feed in feeds:
+        path = feed[len(site) :] if site and feed.startswith(site + "/") else feed
+        try:
+            endpoint, _ = adapter.match(path, method="GET")
+        except Exception:
+            endpoint = None
+        if endpoint not in feed_endpoints or len(feed) > 2000:
+            raise ValueError(f"not a feed of this site: {feed[:200]!r}")
+        urls.append(public_url(app, path))
+    return urls
+
+
 def public_url(app: Flask, path: str) -> str:
     """The feed's public URL: BLOG_SITE_URL (mount prefix included) + ``path``."""
     return app.config["BLOG_SITE_URL"] + path
