@@ -190,3 +190,34 @@ def test_a_hub_that_never_answers_does_not_slow_pages(tmp_path: Path) -> None:
     finally:
         server.stop()
         silent.stop()
+
+
+def test_through_the_nginx_edge_the_hub_fetches_the_new_feed(tmp_path: Path, hub: Hub, subscriber: Subscriber) -> None:
+    """deploy/nginx.conf keeps a copy of each feed up to a second: the ping waits until the
+    public URL serves the new ETag, so the hub's fetch, right after it, gets the new entry even
+    while readers keep the edge's copy hot."""
+    from tests.servers import Load
+    from tests.servers import Nginx
+    from tests.servers import _nginx_site
+
+    edge_port = free_port()
+    site = f"http://127.0.0.1:{edge_port}"
+    server = start(tmp_path, hub.url, site=site, env={"FLASK_BLOG_PROXY_COUNT": "1"})
+    (tmp_path / "cache").mkdir()
+    nginx = Nginx(tmp_path, _nginx_site(server.port, edge_port, str(tmp_path / "cache")), edge_port)
+    try:
+        feed = site + "/feed.xml"
+        hub.subscribe(subscriber.url, feed)
+        with Load(edge_port, ["/feed.xml"], threads=2):
+            time.sleep(1)
+            saved = time.monotonic()
+            (server.posts / "edge.md").write_text(post_text("Past the edge", date="2025-04-04T00:00:00Z"))
+            got = subscriber.wait_for(feed, b"<rss", saved, timeout=WITHIN)
+            assert b"Past the edge" in got.body
+            assert got.at - saved < WITHIN
+        time.sleep(2)
+        assert published(hub, feed, saved) == 1
+        assert all(status == 200 for topic, status in hub.fetches if topic == feed)
+    finally:
+        nginx.stop()
+        server.stop()
