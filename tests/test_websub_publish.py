@@ -219,3 +219,23 @@ def test_without_hubs_nothing_starts(app: Flask) -> None:
     from blogapp import websub
 
     assert websub.start(app) is None
+
+
+def test_a_restart_renders_no_feed_whose_files_did_not_change(
+    websub_config: dict, posts_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blogapp.websub import topics
+
+    rendered: list[str] = []
+    real = topics.local_etag
+    monkeypatch.setattr(topics, "local_etag", lambda app, path: rendered.append(path) or real(app, path))
+    Publisher(create_app(websub_config)).changed()
+    assert "/feed.xml" in rendered  # the first look ever renders every feed once
+    rendered.clear()
+    restarted = Publisher(create_app(websub_config))
+    assert restarted.changed() == [] and rendered == []
+    (posts_dir / "hello-world.md").write_text(
+        (posts_dir / "hello-world.md").read_text().replace("Hello body text", "Hello new body text")
+    )
+    assert f"{SITE}/feed.xml" in [url for url, _ in Publisher(create_app(websub_config)).changed()]
+    assert "/tags/markdown/feed.xml" not in rendered  # a feed the edited post is not in

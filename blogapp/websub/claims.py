@@ -38,6 +38,12 @@ class Claims(Protocol):
         the feed to it (that caller publishes), SAME when it already was, NEW for a feed
         never seen."""
 
+    def known(self, scope: str) -> str | None:
+        """The fingerprint last remembered for a feed scope (``topics.fingerprint``)."""
+
+    def remember(self, scope: str, fingerprint: str) -> None:
+        """Note that the scope's feeds, as ``fingerprint`` makes them, have been claimed."""
+
 
 class FileClaims:
     """One host: ``flock`` on ``leader.lock`` (the kernel lets go when the holder dies; only
@@ -81,6 +87,19 @@ class FileClaims:
         os.replace(spare, path)
         return NEW if last is None else CHANGED
 
+    def known(self, scope: str) -> str | None:
+        try:
+            return (self.folder / "scopes" / scope).read_text()
+        except OSError:
+            return None
+
+    def remember(self, scope: str, fingerprint: str) -> None:
+        path = self.folder / "scopes" / scope
+        path.parent.mkdir(parents=True, exist_ok=True)
+        spare = path.with_name(path.name + f".{os.getpid()}")
+        spare.write_text(fingerprint)
+        os.replace(spare, path)
+
 
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _CLAIM = """local last = redis.call('get', KEYS[1])
@@ -118,3 +137,10 @@ class RedisClaims:
     def claim(self, url: str, etag: str) -> str:
         key = self.prefix + "feed:" + claim_name(url)
         return _ANSWERS[int(self.client.eval(_CLAIM, 1, key, etag, CLAIM_SECONDS))]
+
+    def known(self, scope: str) -> str | None:
+        value = self.client.get(self.prefix + "scope:" + scope)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def remember(self, scope: str, fingerprint: str) -> None:
+        self.client.set(self.prefix + "scope:" + scope, fingerprint, ex=CLAIM_SECONDS)

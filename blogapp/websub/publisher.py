@@ -6,10 +6,12 @@ gunicorn.conf.py's ``post_worker_init``); only the leader (``claims``: one among
 and all hosts sharing Redis) looks at the feeds, so the work does not grow with the workers.
 Each TICK it asks the store for the posts visible now (no request needed: a scheduled post's
 time passing makes a new view), compares what each feed shows with the last look, and renders
-only the feeds that may have changed to learn their ETag. Each feed's last ETag is kept (Redis,
-or BLOG_STATE_DIR): the worker that moves it to a new one, in one atomic step, publishes; an
-ETag equal to the last is no change, so restarts and deploys that change nothing send nothing,
-and a feed seen for the first time (WebSub just turned on, a new tag) is noted, not published.
+only the feeds that may have changed to learn their ETag (after a restart, only those whose
+posts' files, public files or build differ from when they were last claimed). Each feed's
+last ETag is kept (Redis, or BLOG_STATE_DIR): the worker that moves it to a new one, in one
+atomic step, publishes; an ETag equal to the last is no change, so restarts and deploys that
+change nothing send nothing, and a feed seen for the first time (WebSub just turned on, a new
+tag) is noted, not published.
 
 The hub fetches the feed right after the ping, through the nginx edge cache (which keeps a
 copy up to a second) and any worker (which notices a change within BLOG_RELOAD_INTERVAL): the
@@ -29,7 +31,9 @@ from pathlib import Path
 from flask import Flask
 
 from .. import content
+from ..config import ROOT
 from ..extensions import cache
+from ..pagecache.key import build_version
 from ..posts.post import Post
 from . import hub
 from . import topics
@@ -69,6 +73,8 @@ class Publisher:
         self._looked: tuple[object, str] | None = None  # (Visible, public files) of the last look
         self._shown: dict[topics.Scope, tuple[Post, ...]] = {}
         self._leading = False
+        #: The build (code, templates, output settings) the page cache keys on.
+        self.build = build_version(app.config, ROOT)
         self._sending = threading.BoundedSemaphore(MAX_SENDING)
         self._stop = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -113,16 +119,23 @@ class Publisher:
         shown = topics.scopes(view, self.app.config["BLOG_FEED_LIMIT"])
         scopes = [s for s, posts in shown.items() if all_new or self._shown.get(s) != posts]
         self._shown = shown
-        due = []
+        due, rendered = [], 0
         for scope in scopes:
+            # Unchanged files, public files and build since the feeds were last claimed (a
+            # restart, another host): the same bodies, nothing to render.
+            made = topics.fingerprint(store, shown[scope], snapshot.public, self.build)
+            if self.claims.known(topics.scope_id(scope)) == made:
+                continue
             for path in topics.paths(self.app, scope):
                 etag = topics.local_etag(self.app, path)
                 url = topics.public_url(self.app, path)
+                rendered += 1
                 if etag is not None and self.claims.claim(url, etag) == CHANGED:
                     due.append((url, etag))
-            time.sleep(0)  # a gevent worker's requests get their turn between feeds
+                time.sleep(0)  # a gevent worker's requests get their turn between feeds
+            self.claims.remember(topics.scope_id(scope), made)
         if first:
-            logger.info("websub: looked at %d feeds", 3 * len(scopes))
+            logger.info("websub: looked at %d feeds, rendered %d", 3 * len(scopes), rendered)
         for url, etag in due:
             logger.info("websub: %s changed (ETag %s)", url, etag)
         return due

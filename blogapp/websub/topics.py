@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from urllib.parse import urlsplit
 
 from flask import Flask
 
 from ..posts.catalog import Visible
 from ..posts.post import Post
+from ..posts.store import ContentStore
 
 #: Feed endpoints per scope (the feeds view's rules), one per format.
 ENDPOINTS = {
@@ -30,6 +33,20 @@ def scopes(view: Visible, limit: int) -> dict[Scope, tuple[Post, ...]]:
     for slug, (_, posts) in view.authors.items():
         found[("author", slug)] = tuple(posts[:limit])
     return found
+
+
+def fingerprint(store: ContentStore, posts: tuple[Post, ...], public: str, build: str) -> str:
+    """What decides a feed's body, without rendering it: the build (code, templates, output
+    settings), the public files the posts use, and each post's file by name and content (so a
+    restart, or another host with its own copy of the posts, gets the same one)."""
+    digest = hashlib.blake2b(f"{build}\0{public}".encode(), digest_size=12)
+    for post in posts:
+        digest.update(f"\0{os.path.basename(post.source)}\0{store.digest(post)}".encode())
+    return digest.hexdigest()
+
+
+def scope_id(scope: Scope) -> str:
+    return hashlib.blake2b(repr(scope).encode(), digest_size=12).hexdigest()
 
 
 def paths(app: Flask, scope: Scope) -> list[str]:
