@@ -239,3 +239,10 @@ def test_a_restart_renders_no_feed_whose_files_did_not_change(
     )
     assert f"{SITE}/feed.xml" in [url for url, _ in Publisher(create_app(websub_config)).changed()]
     assert "/tags/markdown/feed.xml" not in rendered  # a feed the edited post is not in
+
+
+def test_a_preview_with_drafts_never_publishes(websub_config: dict) -> None:
+    from blogapp import websub
+
+    websub_config["BLOG_SHOW_DRAFTS"] = True
+    assert websub.start(create_app(websub_config)) is None

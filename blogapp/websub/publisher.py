@@ -147,7 +147,8 @@ class Publisher:
         started = time.monotonic()
         while pending and time.monotonic() - started < PUBLIC_WAIT:
             for url, etag in list(pending.items()):
-                served = hub.public_etag(url)
+                left = PUBLIC_WAIT - (time.monotonic() - started)
+                served = hub.public_etag(url, timeout=max(0.1, min(hub.TIMEOUT, left)))
                 if served is not None and topics.plain_etag(served) == etag:
                     del pending[url]
             if pending:
@@ -170,6 +171,9 @@ def start(app: Flask) -> Publisher | None:
     """Run a Publisher for ``app`` in a background thread (a greenlet in a gevent worker);
     nothing when BLOG_WEBSUB_HUBS is empty."""
     if not app.config["BLOG_WEBSUB_HUBS"]:
+        return None
+    if app.config["BLOG_SHOW_DRAFTS"]:  # a writer's preview: its feeds are not the public ones
+        logger.warning("websub: BLOG_SHOW_DRAFTS is on: not publishing")
         return None
     if not logger.handlers:  # INFO lines for the operator, on stderr next to gunicorn's own
         handler = logging.StreamHandler(sys.stderr)
