@@ -75,3 +75,11 @@ def post_request(worker, req, environ, resp):
     there would be served again and again while the worker's other clients wait.
     """
     gevent.sleep(0)
+
+
+def post_worker_init(worker):
+    """Start this worker's WebSub publisher (blogapp/websub: a background greenlet; only one
+    worker among all of them, the leader, looks at the feeds). Nothing without BLOG_WEBSUB_HUBS."""
+    from blogapp import websub
+
+    websub.start(worker.wsgi)

@@ -62,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     # Folder for the blog's own small state: when each build (code and settings) was first
     # served, the floor of Last-Modified. Relative paths are taken from the repository root.
     "BLOG_STATE_DIR": "cache",
+    # WebSub hubs (http(s) URLs) every feed names, and which the blog tells when a feed
+    # changes (blogapp/websub); a list, or one string of URLs separated by spaces or commas.
+    # Needs BLOG_SITE_URL. Empty: no hub links, no pings.
+    "BLOG_WEBSUB_HUBS": [],
     # SimpleCache (or NullCache): pages live only in each worker's memory, within
     # BLOG_LOCAL_CACHE_BYTES (SimpleCache's own count-limited store is not used);
     # RedisCache + CACHE_REDIS_URL shares them between workers and hosts.
@@ -142,6 +146,7 @@ def check_config(config: dict[str, Any]) -> None:
     config["BLOG_GONE_FILE"] = resolve_dir(config["BLOG_GONE_FILE"])
     config["BLOG_STATE_DIR"] = resolve_dir(config["BLOG_STATE_DIR"])
     config["BLOG_IMAGE_CACHE_DIR"] = _check_image_cache_dir(config)
+    config["BLOG_WEBSUB_HUBS"] = _check_hubs(config.get("BLOG_WEBSUB_HUBS"), config["BLOG_SITE_URL"])
     if config["BLOG_WATCH"] not in ("auto", "poll"):
         raise ConfigError(f"BLOG_WATCH must be auto or poll, got {config['BLOG_WATCH']!r}")
     if not config.get("CACHE_TYPE"):
@@ -182,6 +187,35 @@ def _check_mount(prefix: str, site_url: str) -> str:
             " includes the mount prefix (https://example.com/blog with SCRIPT_NAME=/blog)"
         )
     return prefix
+
+
+#: Bounds on BLOG_WEBSUB_HUBS: how many hubs, and how long one URL may be.
+MAX_HUBS = 10
+MAX_HUB_URL = 2000
+
+
+def _check_hubs(value: Any, site_url: str) -> list[str]:
+    """BLOG_WEBSUB_HUBS as a list of http(s) URLs (a string is split on spaces and commas)."""
+    if value is None or value == "":
+        return []
+    hubs = value.replace(",", " ").split() if isinstance(value, str) else value
+    if not isinstance(hubs, list | tuple) or not all(isinstance(h, str) for h in hubs):
+        raise ConfigError(f"BLOG_WEBSUB_HUBS must be a list of hub URLs, got {value!r}")
+    if len(hubs) > MAX_HUBS:
+        raise ConfigError(f"BLOG_WEBSUB_HUBS names {len(hubs)} hubs; at most {MAX_HUBS}")
+    for hub in hubs:
+        parts = urlsplit(hub)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.fragment
+            or len(hub) > MAX_HUB_URL
+            or re.search(r"[\s<>\"\\]", hub)
+        ):
+            raise ConfigError(f"BLOG_WEBSUB_HUBS: a hub must be an http(s) URL, got {hub!r}")
+    if hubs and not site_url:
+        raise ConfigError("BLOG_WEBSUB_HUBS needs BLOG_SITE_URL: the feeds' URLs the hubs fetch")
+    return list(hubs)
 
 
 def _check_site_url(url: str) -> str:

@@ -72,6 +72,7 @@ class Server:
         name: str = "gunicorn",
         workers: int = WORKERS,
         root: Path = ROOT,
+        port: int | None = None,
     ) -> None:
         """Serve a fresh copy of tests/data (or the given shared ``posts`` folder), with the
         code and templates of ``root`` (the repository, or a copy made by ``copy_project``)."""
@@ -81,7 +82,7 @@ class Server:
             shutil.copytree(DATA / "posts", self.posts)
         if not (tmp_path / "public").exists():
             shutil.copytree(DATA / "public", tmp_path / "public")
-        self.port = free_port()
+        self.port = port or free_port()
         self.prefix = (env or {}).get("SCRIPT_NAME", "")
         environ = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
         environ.update(FLASK_BLOG_POSTS_DIR=str(self.posts), FLASK_BLOG_PUBLIC_DIR=str(tmp_path / "public"))

@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .. import content
+from .. import websub
 from ..config import ROOT
 from ..posts.fields import slugify
 from .export import export_to
@@ -35,6 +36,11 @@ def check_command(strict: bool) -> None:
     warnings = lint_posts() if strict else []
     for warning in warnings:
         click.echo(str(warning))
+    silent = websub.silent_hubs(current_app)
+    for hub_url, reason in silent:
+        click.echo(f"BLOG_WEBSUB_HUBS: {hub_url} does not answer: {reason}")
+    if strict:  # a hub that does not answer: a warning, as the other operational checks are
+        warnings = [*warnings, *(f"{hub_url}: no answer" for hub_url, _ in silent)]
     total = len(content.get_store().snapshot().posts)
     visible = len(content.get_posts())
     summary = f"{total} valid post(s), {visible} visible now, {len(errors)} invalid"
@@ -136,7 +142,33 @@ def images_command() -> None:
         raise SystemExit(1)
 
 
+@click.group("websub")
+def websub_group() -> None:
+    """WebSub: tell the hubs in BLOG_WEBSUB_HUBS about the feeds."""
+
+
+@websub_group.command("publish")
+@click.argument("feeds", nargs=-1)
+@click.option("--retry-for", default=30.0, show_default=True, help="Seconds to retry a hub that is down.")
+@with_appcontext
+def websub_publish_command(feeds: tuple[str, ...], retry_for: float) -> None:
+    """Ping every hub for FEEDS now (paths such as /feed.xml or /tags/python/atom.xml, or their
+    public URLs; default: the site's three feeds); exit 1 if a hub did not take one."""
+    app = current_app
+    if not app.config["BLOG_WEBSUB_HUBS"]:
+        raise click.UsageError("BLOG_WEBSUB_HUBS is empty: no hub to tell")
+    try:
+        urls = websub.feed_urls(app, list(feeds))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="FEED") from None
+    taken = websub.publish_by_hand(app, urls, retry_for=min(max(retry_for, 0.0), 600.0))
+    for (hub_url, url), ok in taken.items():
+        click.echo(f"{'published' if ok else 'FAILED'} {url} to {hub_url}")
+    if not all(taken.values()):
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the CLI commands."""
-    for command in (check_command, new_command, export_command, images_command):
+    for command in (check_command, new_command, export_command, images_command, websub_group):
         app.cli.add_command(command)

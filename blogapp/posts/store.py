@@ -194,6 +194,12 @@ class ContentStore:
         """``post``'s markdown body, read from its file now."""
         return read_body(post.source, post.title, self.loader.max_bytes)
 
+    def digest(self, post: Post) -> str:
+        """The content digest of the file ``post`` was read from ("" when it is no longer the
+        file's post): what its feeds' publisher (websub) compares across restarts and hosts."""
+        entry = self._memo.get(post.source)
+        return entry[1] if entry is not None and entry[2] is post else ""
+
     def _rescan(self, old: Snapshot | None) -> Snapshot:
         stats = self._list()
         if old is not None and stats == self._stats:

@@ -121,6 +121,8 @@ def _generator(scope: Scope, fmt: str) -> FeedGenerator:
     fg.description(xml_text(meta["description"]))
     fg.subtitle(xml_text(meta["description"]))
     # feedgen takes the RSS channel <link> from the *last* link: the site's page, not the feed.
+    for hub in current_app.config["BLOG_WEBSUB_HUBS"]:  # WebSub discovery (RSS: _add_rss_hubs)
+        fg.link(href=hub, rel="hub")
     fg.link(href=meta["self"], rel="self")
     fg.link(href=meta["home"], rel="alternate", type="text/html")
     fg.language(current_app.config["BLOG_LANGUAGE"])
@@ -166,23 +168,47 @@ def _cover_file(post: Post) -> tuple[str, int, str] | None:
     return None
 
 
-def _respond(body: bytes, mimetype: str) -> Response:
+def _respond(body: bytes, mimetype: str, self_url: str) -> Response:
     # No Last-Modified from the entries: an edit without `updated:` or an older post added
     # changes the feed but not the newest date in it. The page cache sends the site's.
-    return Response(body, content_type=mimetype)
+    response = Response(body, content_type=mimetype)
+    hubs = current_app.config["BLOG_WEBSUB_HUBS"]
+    if hubs:  # WebSub §4: discovery in the HTTP header, whatever the format
+        links = [f'<{hub}>; rel="hub"' for hub in hubs] + [f'<{self_url}>; rel="self"']
+        response.headers["Link"] = ", ".join(links)
+    return response
+
+
+def _add_rss_hubs(xml: bytes) -> bytes:
+    """Add ``<atom:link rel="hub">`` per BLOG_WEBSUB_HUBS next to the channel's self link
+    (feedgen writes only the self one into RSS)."""
+    hubs = current_app.config["BLOG_WEBSUB_HUBS"]
+    if not hubs:
+        return xml
+    root = etree.fromstring(xml)
+    channel = root.find("channel")
+    self_link = channel.find(f"{{{ATOM_NS}}}link[@rel='self']")
+    at = list(channel).index(self_link) + 1
+    for offset, hub in enumerate(hubs):
+        link = etree.Element(f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+        link.tail = self_link.tail
+        channel.insert(at + offset, link)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def rss(tag: str | None = None, slug: str | None = None) -> Response:
     """RSS 2.0 with the full post in content:encoded."""
-    fg = _generator(_scope(tag, slug), "rss")
-    return _respond(fg.rss_str(pretty=True), RSS_TYPE)
+    scope = _scope(tag, slug)
+    fg = _generator(scope, "rss")
+    return _respond(_add_rss_hubs(fg.rss_str(pretty=True)), RSS_TYPE, _feed_meta(scope, "rss")["self"])
 
 
 def atom(tag: str | None = None, slug: str | None = None) -> Response:
     """Atom 1.0 with the full post as html content."""
     scope = _scope(tag, slug)
     fg = _generator(scope, "atom")
-    return _respond(_fix_atom_links(fg.atom_str(pretty=True), scope.posts), ATOM_TYPE)
+    body = _fix_atom_links(fg.atom_str(pretty=True), scope.posts)
+    return _respond(body, ATOM_TYPE, _feed_meta(scope, "atom")["self"])
 
 
 def _fix_atom_links(xml: bytes, posts: list[Post]) -> bytes:
@@ -215,8 +241,10 @@ def json_feed(tag: str | None = None, slug: str | None = None) -> Response:
         "authors": [{"name": meta["author"]}],
         "items": [_json_item(post) for post in scope.posts],
     }
+    if current_app.config["BLOG_WEBSUB_HUBS"]:  # JSON Feed 1.1's WebSub discovery
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in current_app.config["BLOG_WEBSUB_HUBS"]]
     body = json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8")
-    return _respond(body, JSON_TYPE)
+    return _respond(body, JSON_TYPE, meta["self"])
 
 
 def _json_item(post: Post) -> dict[str, Any]:
