@@ -13,6 +13,7 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from lxml import etree
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from ... import content
@@ -89,8 +90,12 @@ def entry_id(post: Post) -> str:
 
 
 def entry_html(post: Post) -> str:
-    """The post's sanitized HTML with every relative href/src made absolute."""
-    html = content.render(post, for_page=False).html
+    """The post's sanitized HTML with every relative href/src made absolute, opening with its
+    subtitle (what a leading heading repeating the title added) as the page does."""
+    rendered = content.render(post, for_page=False)
+    html = rendered.html
+    if rendered.subtitle:
+        html = Markup("<p><strong>{}</strong></p>\n").format(rendered.subtitle) + html
     return xml_text(absolutize_urls(str(html), absolute_url("pages.post", slug=post.slug)))
 
 
