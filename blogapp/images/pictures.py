@@ -88,6 +88,12 @@ def share_variant(url: str) -> str | None:
     return variant_path(relative, source, source.og_width, source.og_format)
 
 
+def resizable_source(url: str) -> tuple[str, pixels.Source] | None:
+    """(path inside BLOG_PUBLIC_DIR, probed Source) of a post's local image ``url`` that a
+    visible post uses and that can be resized, else None."""
+    return _source(url)
+
+
 def _source(url: str) -> tuple[str, pixels.Source] | None:
     real = public.find(url)
     if real is None or not is_linked(unquote(paths.strip_query(url)), real):
