@@ -41,6 +41,9 @@ SIZES = {
     "hero": "(min-width: 72rem) 38rem, (min-width: 60rem) 58vw, calc(100vw - 2rem)",
     # .grid cards: three columns from 64rem, two from 40rem.
     "card": "(min-width: 72rem) 22rem, (min-width: 64rem) 32vw, (min-width: 40rem) 46vw, calc(100vw - 2rem)",
+    # .card-half (three columns, the last two or four cards two a row) and .card-solo/.card-lead
+    # (across the grid, the cover on the left half).
+    "card_wide": "(min-width: 72rem) 34rem, (min-width: 64rem) 48vw, (min-width: 40rem) 46vw, calc(100vw - 2rem)",
     # .post-cover: at most 60rem.
     "post": "(min-width: 64rem) 60rem, calc(100vw - 2rem)",
     # .related-cover: a 7.5rem thumbnail, then three columns of at most 60rem from 48rem.
