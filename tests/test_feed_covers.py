@@ -103,3 +103,12 @@ def test_under_a_mount_prefix_over_gunicorn(tmp_path: Path):
         assert status == 200 and len(data) == int(enclosure.length) < 400_000
     finally:
         server.stop()
+
+
+def test_a_remote_cover_opens_the_entry_without_an_enclosure(client, write_post):
+    cover = "https://images.example.net/a/cover.jpg?w=1200&q=80"
+    write_post("remote.md", post_text("Remote", "2026-11-02T10:00:00Z", "Body.", coverImage=f'"{cover}"'))
+    entry = feedparser.parse(client.get("/feed.xml").data).entries[0]
+    assert entry.title == "Remote"
+    assert opening_img(entry.content[0].value)["src"] == cover.replace("&", "&amp;")
+    assert not entry.get("enclosures")

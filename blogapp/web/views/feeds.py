@@ -101,6 +101,8 @@ def entry_html(post: Post) -> str:
     if cover:
         size = Markup(' width="{}" height="{}"').format(cover.width, cover.height) if cover.width else ""
         html = Markup('<img src="{}" alt=""{}>\n').format(cover.url, size) + html
+    elif post.cover_image and post.cover_image.startswith(("https://", "http://")):
+        html = Markup('<img src="{}" alt="">\n').format(post.cover_image) + html  # a remote cover: as it is
     return xml_text(absolutize_urls(str(html), absolute_url("pages.post", slug=post.slug)))
 
 
