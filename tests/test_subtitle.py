@@ -84,3 +84,26 @@ def test_json_feed_opens_with_the_subtitle(client, deep_dive):
 def test_check_strict_still_names_the_post(runner, deep_dive):
     result = runner.invoke(args=["check", "--strict"])
     assert "ros-cpp.md: warning: the body starts with a heading that repeats the title" in result.stdout
+
+
+def test_the_bundled_ros_post_shows_its_subtitle(tmp_path):
+    """content/posts has a post that opens with "## <title>: <subtitle>", as moved-over
+    generator posts do: the README's screenshots and the browser tests show it."""
+    from pathlib import Path
+
+    from blogapp import create_app
+
+    root = Path(__file__).parent.parent
+    app = create_app(
+        {
+            "TESTING": True,
+            "BLOG_POSTS_DIR": str(root / "content" / "posts"),
+            "BLOG_PUBLIC_DIR": str(root / "static"),
+            "BLOG_STATE_DIR": str(tmp_path / "state"),
+            "BLOG_IMAGE_CACHE_DIR": str(tmp_path / "images"),
+            "CACHE_TYPE": "SimpleCache",
+        }
+    )
+    html = app.test_client().get("/posts/publishing-from-a-ros-2-node").get_data(as_text=True)
+    assert '<p class="post-subtitle">A First rclpy Publisher</p>' in html
+    assert "/static/js/code." in html
