@@ -90,3 +90,9 @@ def test_listing_cards_show_the_clean_excerpts(client, write_post):
     page = client.get("/posts/b").get_data(as_text=True)
     description = re.search(r'<meta name="description" content="([^"]*)"', page)[1]
     assert unescape(description).startswith("The first paragraph of prose.")
+
+
+def test_a_body_without_prose_still_has_an_excerpt(client, write_post):
+    write_post("code-only.md", post_text("Code Only", date="2026-06-04T00:00:00Z", body="```\nmake all\n```"))
+    html = client.get("/").get_data(as_text=True)
+    assert "make all" in html

@@ -47,7 +47,8 @@ class Summary(NamedTuple):
 def summarize(post: Post, body: str) -> Summary:
     """The Summary of ``post`` whose markdown body is ``body`` (one parse of the body)."""
     first_words, prose, lead = markdown_texts(body, EXCERPT, READING, LEAD)
-    lead_text = xml_safe(lead)
+    # A body with no paragraph of prose at all (only code, say) still gets its first words.
+    lead_text = xml_safe(lead or first_words)
     if post.excerpt_source:
         excerpt = clean_excerpt(markdown_to_text(post.excerpt_source), post.title, lead_text, xml_safe(first_words))
     else:
