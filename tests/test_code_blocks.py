@@ -167,3 +167,28 @@ def settles(check, timeout: float = 3.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "never settled"
         time.sleep(0.05)
+
+
+def luminance(rgb: str) -> float:
+    parts = [float(x) for x in rgb[rgb.index("(") + 1 : rgb.index(")")].replace(",", " ").split()[:3]]
+    lin = [(c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in parts]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_tools_are_legible_in_both_themes(chromium, site, scheme):
+    context = chromium.new_context(**PHONE, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        page.goto(site + "/posts/ros")
+        colours = "el => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor]"
+        for selector in (".code-copy", ".code-scroll-hint"):
+            text, background = page.locator(selector).first.evaluate(colours)
+            assert contrast(text, background) >= 4.5, (scheme, selector, text, background)
+    finally:
+        context.close()
