@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     store = app.extensions["blog_content"] = ContentStore(app.config)
     app.extensions["blog_documents"] = Documents(store.body, trust_html=app.config["BLOG_TRUST_HTML"])
     app.jinja_env.globals["author_slug_of"] = author_slug_of
+    app.jinja_env.globals["tags_in_use"] = tags_in_use
 
 
 def get_store(app: Flask | None = None) -> ContentStore:
@@ -85,6 +86,12 @@ def get_tag(tag: str) -> tuple[str, list[Post]] | None:
 def get_tags() -> dict[str, tuple[str, list[Post]]]:
     """Every tag with its posts, most used first."""
     return current_view().tags
+
+
+def tags_in_use() -> bool:
+    """True when a visible post has a tag: the navigation offers "Tags" only then.
+    Templates have it as ``tags_in_use``."""
+    return bool(current_view().tags)
 
 
 def get_author(slug: str) -> tuple[Author, list[Post]] | None:

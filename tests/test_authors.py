@@ -258,8 +258,8 @@ def test_non_latin_name_has_a_page(authored):
 
 def test_bylines_link_to_the_author_page(authored):
     client = authored.test_client()
-    seen = []
-    for url in ("/", "/page/2", "/page/3", "/posts/maya-4", "/posts/dots", "/authors/grace-hopper"):
+    seen = []  # (an author page has no bylines: its own post stands in)
+    for url in ("/", "/page/2", "/page/3", "/posts/maya-4", "/posts/dots", "/posts/grace-2"):
         for inside in bylines(get(client, url)):
             if inside == "...":
                 seen.append(inside)  # no letter or digit: no page to link to

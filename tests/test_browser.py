@@ -155,7 +155,7 @@ def test_a_404_leads_back_home(page, site):
 def test_bylines_line_up_with_the_text_above_them(page, site):
     """A byline's avatar, picture or initials, starts where the card's title starts: the
     <source>s of an avatar's <picture> take no room (they once pushed it right by two gaps)."""
-    for path in ("/", "/authors/maya-chen"):
+    for path in ("/",):  # an author page's cards have no byline (tests/test_listings.py)
         page.goto(site + path)
         cards = page.locator(".card").all()
         assert cards

@@ -523,7 +523,8 @@ def test_search_pages_are_cached_per_query(client, searchable):
 # -- the header search form ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/", "/page/2", "/archive", "/search", "/tags", "/tags/python", "/posts/hello-world"])
+# /search has its own form instead (one search box: tests/test_listings.py)
+@pytest.mark.parametrize("url", ["/", "/page/2", "/archive", "/tags", "/tags/python", "/posts/hello-world"])
 def test_every_page_has_the_header_search_form(config, url):
     client = create_app({**config, "BLOG_POSTS_PER_PAGE": 4}).test_client()
     _check_header_form(get_page(client, url))

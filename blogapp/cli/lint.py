@@ -47,7 +47,10 @@ def lint_posts() -> list[LintWarning]:
         if not body.strip():
             found.append(LintWarning(post.source, "no body: the post page shows only its title, cover and excerpt"))
         if opens_with_title(content.read_text(post), post.title):
-            repeated = f"the body starts with a heading that repeats the title {post.title!r}"
+            repeated = (
+                f"the body starts with a heading that repeats the title {post.title!r}"
+                " (the page drops it and shows what follows the title as the subtitle)"
+            )
             found.append(LintWarning(post.source, repeated))
     for same in excerpts.values():
         for post in same[1:]:

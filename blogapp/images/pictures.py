@@ -41,6 +41,9 @@ SIZES = {
     "hero": "(min-width: 72rem) 38rem, (min-width: 60rem) 58vw, calc(100vw - 2rem)",
     # .grid cards: three columns from 64rem, two from 40rem.
     "card": "(min-width: 72rem) 22rem, (min-width: 64rem) 32vw, (min-width: 40rem) 46vw, calc(100vw - 2rem)",
+    # .card-half (three columns, the last two or four cards two a row) and .card-solo/.card-lead
+    # (across the grid, the cover on the left half).
+    "card_wide": "(min-width: 72rem) 34rem, (min-width: 64rem) 48vw, (min-width: 40rem) 46vw, calc(100vw - 2rem)",
     # .post-cover: at most 60rem.
     "post": "(min-width: 64rem) 60rem, calc(100vw - 2rem)",
     # .related-cover: a 7.5rem thumbnail, then three columns of at most 60rem from 48rem.
@@ -86,6 +89,12 @@ def share_variant(url: str) -> str | None:
         return None
     relative, source = found
     return variant_path(relative, source, source.og_width, source.og_format)
+
+
+def resizable_source(url: str) -> tuple[str, pixels.Source] | None:
+    """(path inside BLOG_PUBLIC_DIR, probed Source) of a post's local image ``url`` that a
+    visible post uses and that can be resized, else None."""
+    return _source(url)
 
 
 def _source(url: str) -> tuple[str, pixels.Source] | None:

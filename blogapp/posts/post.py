@@ -34,6 +34,7 @@ from .fields import parse_slug
 from .fields import parse_tags
 from .fields import parse_updated
 from .fields import xml_safe
+from .titles import heading_repeats_title
 
 #: Fields a post cannot do without.
 REQUIRED_FIELDS = ("title", "date")
@@ -150,9 +151,9 @@ def parse_post(
 
 
 def opens_with_title(text: str, title: str) -> bool:
-    """True when a post file's body opens with ``# <title>`` (which the page drops)."""
-    heading = _leading_h1(extract_body(text, ""))
-    return heading is not None and _comparable(heading[0]) == _comparable(title)
+    """True when a post file's body opens with a heading that repeats the title, alone (which
+    the page drops) or followed by a subtitle (which the page shows under the title)."""
+    return heading_repeats_title(extract_body(text, ""), title)
 
 
 def extract_body(text: str, title: str) -> str:

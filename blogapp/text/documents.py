@@ -22,6 +22,7 @@ from .. import offload
 from ..posts.post import Post
 from .markup import RenderedBody
 from .markup import render_body
+from .subtitle import split_subtitle
 from .summary import Summary
 from .summary import summarize
 
@@ -69,7 +70,9 @@ class Documents:
 
     def render(self, post: Post, *, for_page: bool = True) -> RenderedBody:
         """``post``'s body, read from the file now, rendered (and sanitized unless
-        BLOG_TRUST_HTML); ``for_page`` adds heading permalinks, as ``markup.render_body`` says."""
-        body = self.body(post)
+        BLOG_TRUST_HTML); ``for_page`` adds heading permalinks, as ``markup.render_body`` says.
+        A leading heading repeating the title is not rendered: what it adds is the subtitle."""
+        subtitle, body = split_subtitle(self.body(post), post.title)
         render = functools.partial(render_body, trust_html=self.trust_html, for_page=for_page)
-        return offload.run(render, body) if len(body) > offload.BIG_TEXT_CHARS else render(body)
+        rendered = offload.run(render, body) if len(body) > offload.BIG_TEXT_CHARS else render(body)
+        return rendered._replace(subtitle=subtitle)

@@ -94,6 +94,9 @@ class RenderedBody(NamedTuple):
 
     html: Markup
     headings: tuple[Heading, ...]
+    #: plain text shown under the title: what a leading heading repeating the title added
+    #: after it (``text.subtitle``); "" for none
+    subtitle: str = ""
 
 
 #: Heading levels (after the shift) that get a "#" permalink on the post page.

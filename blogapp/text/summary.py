@@ -4,9 +4,12 @@
 each body is read and parsed once, when a page first shows that post.
 
 Excerpts are cleaned as readers should see them: a front-matter excerpt that opens with the
-title again (site generators write them so) loses that repeat, and one cut mid-word (the
-generator counted characters) ends on the last whole word with "…". ``excerpt_problems``
-names both for ``check --strict`` so authors can fix the source.
+title again (site generators write them so, with any separator, glued or spaced, in any case)
+loses that repeat, markdown cut mid-way (a ``**`` whose closing half was cut off) is dropped,
+and one cut mid-word (the generator counted characters) ends on the last whole word with "…".
+An excerpt made from the body starts at its first paragraph of prose, never at a heading.
+``excerpt_problems`` names what was mended for ``check --strict`` so authors can fix the
+source.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import NamedTuple
 
 from ..posts.fields import xml_safe
 from ..posts.post import Post
+from ..posts.titles import after_title
 from .plaintext import EXCERPT
+from .plaintext import LEAD
 from .plaintext import READING
 from .plaintext import markdown_texts
 from .plaintext import markdown_to_text
@@ -29,8 +34,6 @@ WORDS_PER_MINUTE = 230
 _ALNUM = re.compile(r"[^\W_]")
 #: What a finished excerpt may end with: sentence ends, closing quotes and brackets.
 _FINISHED = frozenset(".!?…:;\"'”’)]»")
-#: What may stand between a repeated title and the excerpt proper.
-_SEPARATORS = ":–—-|·"
 
 
 class Summary(NamedTuple):
@@ -43,25 +46,27 @@ class Summary(NamedTuple):
 
 def summarize(post: Post, body: str) -> Summary:
     """The Summary of ``post`` whose markdown body is ``body`` (one parse of the body)."""
-    first_words, prose = markdown_texts(body, EXCERPT, READING)
-    body_text = xml_safe(first_words)
+    first_words, prose, lead = markdown_texts(body, EXCERPT, READING, LEAD)
+    # A body with no paragraph of prose at all (only code, say) still gets its first words.
+    lead_text = xml_safe(lead or first_words)
     if post.excerpt_source:
-        excerpt = clean_excerpt(markdown_to_text(post.excerpt_source), post.title, body_text)
+        excerpt = clean_excerpt(markdown_to_text(post.excerpt_source), post.title, lead_text, xml_safe(first_words))
     else:
-        excerpt = truncate_words(body_text, EXCERPT_LENGTH)
+        excerpt = truncate_words(lead_text, EXCERPT_LENGTH)
     words = word_count(prose)
     return Summary(excerpt, words, reading_minutes(words) if words else 0)
 
 
-def clean_excerpt(text: str, title: str, body_text: str = "") -> str:
-    """``text`` without a leading repeat of ``title``, ending on a whole word.
+def clean_excerpt(text: str, title: str, *body_texts: str) -> str:
+    """``text`` without a leading repeat of ``title`` nor markdown cut mid-way, ending on a
+    whole word.
 
-    It counts as cut mid-word when, after the repeat, it is the start of ``body_text`` (the
-    body's plain text) and the body goes on with a letter or digit; the broken word is
-    dropped and "…" added.
+    It counts as cut mid-word when, after the repeat, it is the start of one of
+    ``body_texts`` (the body's plain text) and the body goes on with a letter or digit; the
+    broken word is dropped and "…" added.
     """
     rest = _without_title(text, title)
-    if rest and rest[-1] not in _FINISHED and _cut_mid_word(rest, body_text):
+    if rest and rest[-1] not in _FINISHED and any(_cut_mid_word(rest, body) for body in body_texts):
         whole = rest.rsplit(" ", 1)[0].rstrip(" ,;:-–—") if " " in rest else ""
         rest = whole + "…" if whole else rest
     return rest
@@ -76,8 +81,9 @@ def excerpt_problems(post: Post, body: str) -> list[str]:
     rest = _without_title(text, post.title)
     if rest != text:
         problems.append("excerpt starts by repeating the title")
-    body_text = xml_safe(markdown_texts(body, EXCERPT)[0])
-    if rest and rest[-1] not in _FINISHED and _cut_mid_word(rest, body_text):
+    first_words, lead = markdown_texts(body, EXCERPT, LEAD)
+    body_texts = (xml_safe(lead), xml_safe(first_words))
+    if rest and rest[-1] not in _FINISHED and any(_cut_mid_word(rest, body) for body in body_texts):
         problems.append(
             f"excerpt is cut mid-word ({rest.rsplit(' ', 1)[-1]!r}); readers see it end at the last whole word"
         )
@@ -85,18 +91,9 @@ def excerpt_problems(post: Post, body: str) -> list[str]:
 
 
 def _without_title(text: str, title: str) -> str:
-    """``text`` without a leading copy of ``title`` (compared case- and space-insensitively)
-    that is followed by a separator or a new sentence (a capital letter, a digit): "Concerns
-    about the weather" under the title "Concerns" is a sentence, not a repeat."""
-    words, title_words = text.split(), title.split()
-    n = len(title_words)
-    if n and len(words) > n and [w.casefold() for w in words[:n]] == [w.casefold() for w in title_words]:
-        rest = " ".join(words[n:])
-        if rest[0] in _SEPARATORS:
-            return rest.lstrip(_SEPARATORS + " ")
-        if rest[0].isupper() or rest[0].isdigit():
-            return rest
-    return text
+    """``text`` without a leading copy of ``title`` (``titles.after_title``: any case, any
+    separator, glued or spaced, or a new sentence); the title alone is kept."""
+    return after_title(text, title) or text
 
 
 def _cut_mid_word(text: str, body_text: str) -> bool:

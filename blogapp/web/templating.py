@@ -23,7 +23,7 @@ from markupsafe import escape
 from ..files.paths import is_remote
 
 #: The blog's own static files every page links (base.html), by fingerprinted URL.
-SITE_ASSETS = ("css/site.css", "favicon.svg", "js/theme.js")
+SITE_ASSETS = ("css/site.css", "favicon.svg", "js/theme.js", "js/code.js")
 
 _ROOT_URL_ATTR = re.compile(r'(\s(?:src|href)=")(/(?!/))')
 _URL_ATTR = re.compile(r'(\s(?:src|href)=")([^"]*)(")')

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-import mimetypes
-import os
 from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint
 from flask import abort
 from flask import current_app
+from flask import g
 from lxml import etree
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from ... import content
-from ... import public
+from ...images.feedimages import feed_image
 from ...pagecache.middleware import cacheable
 from ...posts.fields import xml_safe
 from ...posts.post import Post
@@ -89,8 +90,19 @@ def entry_id(post: Post) -> str:
 
 
 def entry_html(post: Post) -> str:
-    """The post's sanitized HTML with every relative href/src made absolute."""
-    html = content.render(post, for_page=False).html
+    """The post's sanitized HTML with every relative href/src made absolute, opening with its
+    cover (the 1200-px variant, ``_cover_file``) and its subtitle (what a leading heading
+    repeating the title added), as the page does."""
+    rendered = content.render(post, for_page=False)
+    html = rendered.html
+    if rendered.subtitle:
+        html = Markup("<p><strong>{}</strong></p>\n").format(rendered.subtitle) + html
+    cover = _cover_file(post)
+    if cover:
+        size = Markup(' width="{}" height="{}"').format(cover.width, cover.height) if cover.width else ""
+        html = Markup('<img src="{}" alt=""{}>\n').format(cover.url, size) + html
+    elif post.cover_image and post.cover_image.startswith(("https://", "http://")):
+        html = Markup('<img src="{}" alt="">\n').format(post.cover_image) + html  # a remote cover: as it is
     return xml_text(absolutize_urls(str(html), absolute_url("pages.post", slug=post.slug)))
 
 
@@ -154,18 +166,33 @@ def _add_entry(fg: FeedGenerator, post: Post) -> None:
         fe.category(term=xml_text(tag), label=xml_text(tag))
     image = _cover_file(post)
     if image:
-        url, length, mimetype = image
-        fe.enclosure(url=url, length=str(length), type=mimetype)
+        fe.enclosure(url=image.url, length=str(image.length), type=image.mimetype)
 
 
-def _cover_file(post: Post) -> tuple[str, int, str] | None:
-    """(absolute URL, bytes, type) of the post's local cover or og image, for enclosures."""
-    for candidate in (post.cover_image, post.og_image):
-        path = public.find(candidate)
-        if candidate and path:
-            mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-            return absolute_path(candidate), os.path.getsize(path), mimetype
-    return None
+class FeedCover(NamedTuple):
+    """A post's cover as a feed names it: absolute URL, bytes, type and pixel size."""
+
+    url: str
+    length: int
+    mimetype: str
+    width: int | None
+    height: int | None
+
+
+def _cover_file(post: Post) -> FeedCover | None:
+    """The 1200-px variant of the post's local cover (else og image), or the file itself when
+    it needs none (``images.feedimages``): for the entry's first ``<img>``, its enclosure and
+    JSON Feed ``image``. Worked out once per post and request."""
+    known = g.setdefault("feed_covers", {})
+    if post not in known:
+        found = None
+        for candidate in (post.cover_image, post.og_image):
+            image = feed_image(candidate)
+            if image is not None:
+                found = FeedCover(absolute_path(image.path), image.length, image.mimetype, image.width, image.height)
+                break
+        known[post] = found
+    return known[post]
 
 
 def _respond(body: bytes, mimetype: str, self_url: str) -> Response:
@@ -223,7 +250,7 @@ def _fix_atom_links(xml: bytes, posts: list[Post]) -> bytes:
         links[0].attrib.update({"rel": "alternate", "type": "text/html"})
         cover = _cover_file(post)
         if cover and len(links) > 1:
-            links[1].attrib.update({"rel": "enclosure", "type": cover[2], "length": str(cover[1])})
+            links[1].attrib.update({"rel": "enclosure", "type": cover.mimetype, "length": str(cover.length)})
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -254,7 +281,7 @@ def _json_item(post: Post) -> dict[str, Any]:
         "title": post.title,
         "content_html": entry_html(post),
         "summary": content.summary(post).excerpt,
-        "image": share_image_url(post),
+        "image": cover.url if (cover := _cover_file(post)) else share_image_url(post),
         "date_published": post.date.isoformat(),
         "date_modified": post.modified.isoformat(),
         "authors": [{"name": post.author.name}],

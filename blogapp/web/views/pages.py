@@ -101,6 +101,7 @@ def post(slug: str) -> Response:
     return html_page(
         "pages/post.html",
         post=found,
+        subtitle=rendered.subtitle,
         body=pictures.body_pictures(rendered.html, page_path),
         toc=table_of_contents(rendered.headings) if summary.words >= TOC_MIN_WORDS else [],
         related=related,
