@@ -55,8 +55,8 @@ from blogapp.summary import count_words
 from blogapp.summary import summarize
 
 from .conftest import DATA
-from .test_hostile_content import merge_bomb
-from .test_hostile_content import within
+from .support import merge_bomb
+from .support import within
 
 #: FUZZ_SCALE=20 runs twenty times the examples, for a longer local session.
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))

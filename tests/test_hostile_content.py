@@ -8,15 +8,12 @@ hours"), not speed measurements: they keep a regression from hanging the suite.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,28 +31,10 @@ from blogapp.summary import count_words
 
 from .conftest import post_text
 from .servers import Server
+from .support import merge_bomb
+from .support import within
 
 ROOT = Path(__file__).parent.parent
-
-
-class Overran(BaseException):
-    """Raised by ``within``: a BaseException, so no ``except Exception`` in the code can hide it."""
-
-
-@contextlib.contextmanager
-def within(seconds: float) -> Iterator[None]:
-    """Fail (instead of hanging) when the block runs longer than ``seconds`` (main thread only)."""
-
-    def expired(*_args: object) -> None:
-        raise Overran(f"took longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def parse(text: str, source: str = "posts/x.md", slug: str = "x"):
@@ -77,13 +56,6 @@ def run_check(posts: Path, *args: str, timeout: float = 60) -> subprocess.Comple
 
 
 # -- 1. YAML merge-key bomb ------------------------------------------------------------------
-
-
-def merge_bomb(depth: int = 40) -> str:
-    """Front matter lines whose merges double at each level: 2**depth pairs to build."""
-    lines = ["a0: &a0 {k: v}"]
-    lines += [f"a{n}: &a{n} {{<<: [*a{n - 1}, *a{n - 1}], k{n}: v}}" for n in range(1, depth + 1)]
-    return "\n".join(lines)
 
 
 MERGE_BOMB_POST = f"---\ntitle: Bomb\ndate: 2024-01-01\n{merge_bomb()}\n---\nBody.\n"

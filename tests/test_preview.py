@@ -29,9 +29,9 @@ from .conftest import post_text
 from .servers import Server
 from .servers import free_port
 from .servers import status_of
-from .test_browser import CHROMIUM
-from .test_browser import FLAGS
-from .test_browser import _need_browser
+from .support import CHROMIUM
+from .support import FLAGS
+from .support import need_browser
 
 ROOT = Path(__file__).parent.parent
 #: What Werkzeug's development server puts in the environ (the test client does not).
@@ -321,7 +321,7 @@ def test_dev_server_bounds_hostile_streams(dev):
 
 @pytest.fixture(scope="module")
 def chromium(dev):
-    _need_browser()
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
