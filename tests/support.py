@@ -60,8 +60,8 @@ class FakeMonotonic:
     """A monotonic clock that only moves when told (``advance``), for ``ContentStore.monotonic``:
     change-detection tests pass an interval without sleeping through it."""
 
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
+    def __init__(self) -> None:
+        self.now = time.monotonic()  # from the real clock's now: times already taken stay in the past
 
     def __call__(self) -> float:
         return self.now
