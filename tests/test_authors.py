@@ -337,7 +337,7 @@ def server(tmp_path_factory):
         (posts / name).write_text(text, encoding="utf-8")
 
     write_authors(write)
-    srv = Server(tmp, posts=posts, env={"FLASK_BLOG_POSTS_PER_PAGE": "2", "FLASK_BLOG_SITE_URL": SITE_URL})
+    srv = Server(tmp, posts=posts, env={"FLASK_BLOG_POSTS_PER_PAGE": "2", "FLASK_BLOG_SITE_URL": SITE_URL}, workers=1)
     try:
         yield srv
     finally:

@@ -63,7 +63,7 @@ def test_debug_app_off_the_dev_server_has_no_endpoint_and_no_script(config):
 
 
 def test_gunicorn_even_with_flask_debug_has_no_endpoint_and_no_script(tmp_path):
-    server = Server(tmp_path, env={"FLASK_DEBUG": "1"})
+    server = Server(tmp_path, env={"FLASK_DEBUG": "1"}, workers=1)
     try:
         assert server.get("/_live?v=x")[0] == 404
         assert server.get("/_live")[0] == 404
