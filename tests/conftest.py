@@ -67,6 +67,7 @@ def _starters(module: object) -> frozenset[str]:
         found |= more
 
 
+@functools.cache
 def _source(func: object) -> str:
     try:
         return inspect.getsource(func)  # type: ignore[arg-type]
@@ -74,15 +75,28 @@ def _source(func: object) -> str:
         return ""
 
 
+@functools.cache
+def _starts(func: object, starters: frozenset[str]) -> bool:
+    """Does ``func``'s code start a server, or call one of ``starters`` (functions that do)?"""
+    source = _source(func)
+    calls = re.compile(r"\b(?:" + "|".join(map(re.escape, starters)) + r")\(") if starters else None
+    return bool(SYSTEM_CALLS.search(source) or (calls and calls.search(source)))
+
+
+@functools.cache
+def _ours(func: object) -> bool:
+    """Is ``func`` defined under tests/ (not a fixture of pytest or a plugin)?"""
+    return str(inspect.getsourcefile(func) or "").startswith(str(Path(__file__).parent))  # type: ignore[arg-type]
+
+
 def _starts_a_server(item: pytest.Function) -> bool:
     funcs = [item.function]
     for name in item.fixturenames:
         defs = item._fixtureinfo.name2fixturedefs.get(name)
-        if defs and str(inspect.getsourcefile(defs[-1].func) or "").startswith(str(Path(__file__).parent)):
+        if defs and _ours(defs[-1].func):
             funcs.append(defs[-1].func)
     starters = _starters(item.module)
-    calls = re.compile(r"\b(?:" + "|".join(map(re.escape, starters)) + r")\(") if starters else None
-    return any(SYSTEM_CALLS.search(s) or (calls and calls.search(s)) for s in map(_source, funcs))
+    return any(_starts(func, starters) for func in funcs)
 
 
 def tier_of(item: pytest.Item) -> str:
