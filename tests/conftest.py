@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 from flask import Flask
 from flask import template_rendered
 from flask.testing import FlaskClient
@@ -114,16 +115,39 @@ def tier_of(item: pytest.Item) -> str:
     return "unit"
 
 
+#: System tests of these modules hold time bounds (2 s freshness under load, revalidations a
+#: second, a worker answering while another request renders): they run in one lane, one at a
+#: time; the other system tests in a second lane. So at most two servers run at once, and no
+#: two of these measure each other.
+TIMED_MODULES = {
+    "test_load",
+    "test_edge",
+    "test_redis",
+    "test_gunicorn",
+    "test_hostile_render",
+    "test_last_modified",
+    "test_related",
+    "test_images_http",
+}
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with its tier. System tests share one xdist group: with ``--dist
-    loadgroup`` they run one after another in one worker, so their servers never compete
-    with each other for the two cores (the other tiers run beside them)."""
+    """Mark each test with its tier, and each system test with its lane (an xdist group: with
+    ``--dist loadgroup`` one worker runs a group's tests one after another, while the other
+    workers run the unit and app tests)."""
+    grouping = getattr(config.option, "loadgroup", False)  # True in an xdist worker with --dist loadgroup
     for item in items:
         tier = tier_of(item)
         item.add_marker(tier)
         if tier == "system":
-            item.add_marker(pytest.mark.xdist_group("system"))
+            lane = "system-timed" if item.module.__name__.rpartition(".")[2] in TIMED_MODULES else "system"
+            item.add_marker(pytest.mark.xdist_group(lane))
+            if grouping and "@" not in item.nodeid.rpartition("]")[2]:
+                # pytest-xdist 3.8 groups a test by renaming it "nodeid@group" through
+                # item._nodeid, which pytest 9 no longer reads (it reads item._id): without
+                # this the system tests would be spread over the workers like any other.
+                item._id = coerce_node_id(f"{item.nodeid}@{lane}")
 
 
 @pytest.fixture
