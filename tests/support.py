@@ -10,12 +10,15 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
 import signal
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from typing import TypeVar
 
 import pytest
@@ -54,6 +57,31 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str = "the condit
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what} did not hold within {timeout} s")
         time.sleep(every)
+
+
+def connections_to_every_worker(server: Any, timeout: float = 15) -> dict[int, http.client.HTTPConnection]:
+    """One kept-alive connection to each worker of ``server`` (a tests.servers.Server), by pid: a
+    connection stays with the worker that accepted it, while new connections go where the
+    kernel hands them (unevenly: a worker can go unsampled for seconds). Opens connections
+    until every worker has answered /healthz on one, and closes the others."""
+    conns: dict[int, http.client.HTTPConnection] = {}
+    extra: list[http.client.HTTPConnection] = []
+    workers = server.worker_pids()
+    deadline = time.monotonic() + timeout
+    try:
+        while set(conns) != workers:
+            assert time.monotonic() < deadline, f"workers {workers - set(conns)} accepted no connection in {timeout} s"
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.request("GET", "/healthz")
+            pid = json.loads(conn.getresponse().read())["pid"]
+            if pid in conns:
+                extra.append(conn)
+            else:
+                conns[pid] = conn
+    finally:
+        for conn in extra:
+            conn.close()
+    return conns
 
 
 class FakeMonotonic:

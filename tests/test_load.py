@@ -28,6 +28,7 @@ from .conftest import post_text
 from .servers import WORKERS
 from .servers import Load
 from .servers import Server
+from .support import connections_to_every_worker
 
 #: Pages the load threads cycle through: listings, a post, feeds, the churned post, health.
 PATHS = ["/", "/posts/hello-world", "/feed.xml", "/tags", "/posts/churn", "/sitemap.xml", "/healthz", "/page/2"]
@@ -78,29 +79,6 @@ class Sighting:
     pid: int
     new: bool  # the answer shows the state after the change
     seen: str
-
-
-def _connections_to_every_worker(server: Server, timeout: float = 15) -> dict[int, http.client.HTTPConnection]:
-    """One kept-alive connection to each worker (a connection stays with the worker that
-    accepted it): open connections until every worker has answered on one, close the others."""
-    conns: dict[int, http.client.HTTPConnection] = {}
-    extra: list[http.client.HTTPConnection] = []
-    workers = server.worker_pids()
-    deadline = time.monotonic() + timeout
-    try:
-        while set(conns) != workers:
-            assert time.monotonic() < deadline, f"workers {workers - set(conns)} accepted no connection in {timeout} s"
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-            conn.request("GET", "/healthz")
-            pid = json.loads(conn.getresponse().read())["pid"]
-            if pid in conns:
-                extra.append(conn)
-            else:
-                conns[pid] = conn
-    finally:
-        for conn in extra:
-            conn.close()
-    return conns
 
 
 def _watch_change(
@@ -187,7 +165,7 @@ PAUSES = (0.2, 0.45, 0.7, 0.95, 1.2)
 
 def test_content_changes_under_load_show_within_two_seconds(server):
     churn = server.posts / "churn.md"
-    conns = _connections_to_every_worker(server)  # before the load takes the workers' attention
+    conns = connections_to_every_worker(server)  # before the load takes the workers' attention
     with Load(server.port, PATHS, threads=4) as load:
         time.sleep(1.0)
         base_invalid = server.probe("/healthz")[1]["invalid"]
