@@ -1,9 +1,13 @@
-"""Shared fixtures: an app over a temporary copy of tests/data, its clients and helpers."""
+"""Shared fixtures: an app over a temporary copy of tests/data, its clients and helpers; and
+each test's tier (unit, app or system: see tests/README.md)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -11,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 from flask import Flask
 from flask import template_rendered
 from flask.testing import FlaskClient
@@ -35,6 +40,114 @@ HIDDEN_SLUGS = (
     "backup",
     "notes",
 )
+
+
+#: A test is in the system tier if its code, a fixture it uses or a function of its module that
+#: it calls starts one of these (tests/servers.py, Playwright's browser).
+SYSTEM_CALLS = re.compile(r"\b(?:Server|Redis|Nginx|nginx_stack|start_nginx_stack|Load|sync_playwright)\(")
+#: A test that uses one of these fixtures (or calls create_app) is in the app tier, else unit.
+APP_FIXTURES = {"app", "client", "runner", "config"}
+TIERS = ("unit", "app", "system")
+
+
+@functools.cache
+def _starters(module: object) -> frozenset[str]:
+    """Names of ``module``'s functions that start a server, directly or through one another."""
+    sources = {}
+    for name, func in vars(module).items():
+        if inspect.isfunction(func) and func.__module__ == module.__name__:
+            sources[name] = _source(func)
+    found: set[str] = set()
+    while True:
+        calls = re.compile(r"\b(?:" + "|".join(map(re.escape, found)) + r")\(") if found else None
+        more = {
+            n for n, s in sources.items() if n not in found and (SYSTEM_CALLS.search(s) or (calls and calls.search(s)))
+        }
+        if not more:
+            return frozenset(found)
+        found |= more
+
+
+@functools.cache
+def _source(func: object) -> str:
+    try:
+        return inspect.getsource(func)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return ""
+
+
+@functools.cache
+def _starts(func: object, starters: frozenset[str]) -> bool:
+    """Does ``func``'s code start a server, or call one of ``starters`` (functions that do)?"""
+    source = _source(func)
+    calls = re.compile(r"\b(?:" + "|".join(map(re.escape, starters)) + r")\(") if starters else None
+    return bool(SYSTEM_CALLS.search(source) or (calls and calls.search(source)))
+
+
+@functools.cache
+def _ours(func: object) -> bool:
+    """Is ``func`` defined under tests/ (not a fixture of pytest or a plugin)?"""
+    return str(inspect.getsourcefile(func) or "").startswith(str(Path(__file__).parent))  # type: ignore[arg-type]
+
+
+def _starts_a_server(item: pytest.Function) -> bool:
+    funcs = [item.function]
+    for name in item.fixturenames:
+        defs = item._fixtureinfo.name2fixturedefs.get(name)
+        if defs and _ours(defs[-1].func):
+            funcs.append(defs[-1].func)
+    starters = _starters(item.module)
+    return any(_starts(func, starters) for func in funcs)
+
+
+def tier_of(item: pytest.Item) -> str:
+    """unit, app or system: a tier mark on the test (or its module) wins; else system if it
+    starts a server, app if it uses the app fixtures or calls create_app, else unit."""
+    for tier in TIERS:
+        if item.get_closest_marker(tier):
+            return tier
+    if not isinstance(item, pytest.Function):
+        return "unit"
+    if _starts_a_server(item):
+        return "system"
+    if APP_FIXTURES & set(item.fixturenames) or "create_app(" in _source(item.function):
+        return "app"
+    return "unit"
+
+
+#: System tests of these modules hold time bounds (2 s freshness under load, revalidations a
+#: second, a worker answering while another request renders): they run in one lane, one at a
+#: time; the other system tests in a second lane. So at most two servers run at once, and no
+#: two of these measure each other.
+TIMED_MODULES = {
+    "test_load",
+    "test_edge",
+    "test_redis",
+    "test_gunicorn",
+    "test_hostile_render",
+    "test_last_modified",
+    "test_related",
+    "test_images_http",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, and each system test with its lane (an xdist group: with
+    ``--dist loadgroup`` one worker runs a group's tests one after another, while the other
+    workers run the unit and app tests)."""
+    grouping = getattr(config.option, "loadgroup", False)  # True in an xdist worker with --dist loadgroup
+    for item in items:
+        tier = tier_of(item)
+        item.add_marker(tier)
+        if tier == "system":
+            lane = "system-timed" if item.module.__name__.rpartition(".")[2] in TIMED_MODULES else "system"
+            item.add_marker(pytest.mark.xdist_group(lane))
+            if grouping and "@" not in item.nodeid.rpartition("]")[2]:
+                # pytest-xdist 3.8 groups a test by renaming it "nodeid@group" through
+                # item._nodeid, which pytest 9 no longer reads (it reads item._id): without
+                # this the system tests would be spread over the workers like any other.
+                item._id = coerce_node_id(f"{item.nodeid}@{lane}")
 
 
 @pytest.fixture
@@ -76,6 +189,28 @@ def app(config: dict) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def make_site_app(config: dict) -> Callable[..., Flask]:
+    """A factory of apps over ``config`` (as it is when called) with BLOG_SITE_URL set to
+    SITE_URL, and any other settings given: feeds, the sitemap and share links need absolute
+    URLs. Call it twice for a restart over the same files."""
+
+    def make(**settings: object) -> Flask:
+        return create_app({**config, "BLOG_SITE_URL": SITE_URL, **settings})
+
+    return make
+
+
+@pytest.fixture
+def site_app(make_site_app: Callable[..., Flask]) -> Flask:
+    return make_site_app()
+
+
+@pytest.fixture
+def site_client(site_app: Flask) -> FlaskClient:
+    return site_app.test_client()
 
 
 @pytest.fixture

@@ -310,9 +310,9 @@ def test_hostile_names_stay_escaped(config, write_post):
 # --- sitemap --------------------------------------------------------------------------------
 
 
-def test_sitemap_lists_every_author_page_and_is_valid(config, write_post):
+def test_sitemap_lists_every_author_page_and_is_valid(make_site_app, write_post):
     write_authors(write_post)
-    app = create_app({**config, "BLOG_SITE_URL": SITE_URL})
+    app = make_site_app()
     body = app.test_client().get("/sitemap.xml").data
     assert list(xmlschema.XMLSchema(str(XSD)).iter_errors(etree.fromstring(body))) == []
     locs = re.findall(rb"<loc>([^<]+)</loc>", body)
@@ -336,7 +336,7 @@ def server(tmp_path_factory):
         (posts / name).write_text(text, encoding="utf-8")
 
     write_authors(write)
-    srv = Server(tmp, posts=posts, env={"FLASK_BLOG_POSTS_PER_PAGE": "2", "FLASK_BLOG_SITE_URL": SITE_URL})
+    srv = Server(tmp, posts=posts, env={"FLASK_BLOG_POSTS_PER_PAGE": "2", "FLASK_BLOG_SITE_URL": SITE_URL}, workers=1)
     try:
         yield srv
     finally:

@@ -7,49 +7,24 @@ another origin, no horizontal overflow on the phone.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.servers import Server
+from .servers import Server
+from .support import CHROMIUM
+from .support import FLAGS
+from .support import need_browser
 
 ROOT = Path(__file__).parent.parent
-CHROMIUM = os.environ.get("BLOG_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--mute-audio",
-]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-
-
-def _need_browser():
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed (pip install -r requirements-dev.txt)"
-    else:
-        if Path(CHROMIUM).exists():
-            return
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests are required in CI: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """gunicorn over a copy of the bundled posts and static files (the real site)."""
-    _need_browser()
+    need_browser()
     tmp = tmp_path_factory.mktemp("site")
     posts = tmp / "content-posts"
     shutil.copytree(ROOT / "content" / "posts", posts)

@@ -13,9 +13,9 @@ import pytest
 
 from tests.conftest import post_text
 from tests.servers import Server
-from tests.test_browser import CHROMIUM
-from tests.test_browser import FLAGS
-from tests.test_browser import _need_browser
+from tests.support import CHROMIUM
+from tests.support import FLAGS
+from tests.support import need_browser
 
 ROOT = Path(__file__).parent.parent
 LONG = "    node = rclpy.create_node('talker_with_a_rather_long_name', namespace='/robots/arm/left', parameters=[])"
@@ -45,7 +45,7 @@ Text.
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    _need_browser()
+    need_browser()
     tmp = tmp_path_factory.mktemp("code")
     posts = tmp / "posts"
     posts.mkdir()

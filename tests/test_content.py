@@ -30,7 +30,9 @@ from blogapp.posts.fields import FrontMatterError
 from blogapp.posts.fields import MissingFieldError
 from blogapp.posts.fields import SlugError
 from blogapp.posts.fields import TooLargeError
-from tests.conftest import post_text
+
+from .conftest import post_text
+from .support import FakeMonotonic
 
 #: Fixtures that are not posts at all: neither served nor reported.
 IGNORED = {".#lock.md", ".hidden.md", ".swap.md.swp", "backup.md~", "notes.txt", "subfolder"}
@@ -515,8 +517,9 @@ def test_a_reported_change_is_seen_by_the_next_request_not_an_interval_later(con
     checked (and found nothing) still sees a change at its next request, since asking inotify
     costs one read."""
     store = content.get_store(create_app({**config, "BLOG_RELOAD_INTERVAL": 0.5}))
+    store.monotonic = clock = FakeMonotonic()
     store.snapshot()  # the first look (and the watch opened)
-    time.sleep(0.6)
+    clock.advance(0.6)
     store.snapshot()  # a check an interval later: nothing reported, so no look
     write_post("prompt.md", post_text("Prompt"))
     assert "prompt" in _slugs(store)  # not 0.5 s later
@@ -541,9 +544,10 @@ def test_changes_in_quick_succession_are_each_seen_at_once_when_looks_are_cheap(
     # An author saving twice within a second, or the edge's freshness bench: a look at a few
     # files takes a millisecond or so, so the next may come a few milliseconds later.
     store = content.get_store(create_app({**config, "BLOG_RELOAD_INTERVAL": 5.0}))
+    store.monotonic = clock = FakeMonotonic()
     store.snapshot()
     for name in ("one", "two", "three"):
-        time.sleep(0.3)
+        clock.advance(0.3)
         write_post(f"{name}.md", post_text(name.title()))
         assert name in _slugs(store)
 
@@ -553,11 +557,12 @@ def test_a_burst_of_changes_is_looked_at_a_tenth_of_the_time(config, write_post,
     """A deploy writing thousands of files must not make every request stat every post: the
     next look waits LOOK_SPACING times as long as the last one took."""
     store = content.get_store(create_app({**config, "BLOG_RELOAD_INTERVAL": 5.0}))
+    store.monotonic = clock = FakeMonotonic()
     store.snapshot()
     real = store._list
 
     def slow():
-        time.sleep(0.05)  # as a stat pass over many thousands of files
+        clock.advance(0.05)  # as a stat pass over many thousands of files
         return real()
 
     monkeypatch.setattr(store, "_list", slow)
@@ -568,7 +573,10 @@ def test_a_burst_of_changes_is_looked_at_a_tenth_of_the_time(config, write_post,
     for _ in range(5):
         assert "second" not in _slugs(store)  # reported, but the last look began just now
     assert len(calls) == 1
-    time.sleep(content_store.LOOK_SPACING * 0.05 + 0.1)
+    # The next look may begin LOOK_SPACING times 0.05 s after the last one began (0.05 s ago).
+    clock.advance(content_store.LOOK_SPACING * 0.05 - 0.05 - 0.01)
+    assert "second" not in _slugs(store)  # not even just before
+    clock.advance(0.02)
     assert "second" in _slugs(store)
     assert len(calls) == 2
 
@@ -578,10 +586,11 @@ def test_a_slow_first_read_is_not_followed_by_another_look_at_once(config, monke
     their first requests must not each begin with a full look at the folder."""
     app = create_app({**config, "BLOG_WATCH": "poll", "BLOG_RELOAD_INTERVAL": 0.5})
     store = content.get_store(app)
+    store.monotonic = clock = FakeMonotonic()
     real = store._list
 
     def slow():
-        time.sleep(0.6)  # longer than the interval
+        clock.advance(0.6)  # longer than the interval
         return real()
 
     monkeypatch.setattr(store, "_list", slow)
@@ -589,7 +598,10 @@ def test_a_slow_first_read_is_not_followed_by_another_look_at_once(config, monke
     calls = _count_lists(store, monkeypatch)
     store.snapshot()
     assert calls == []  # the next look is an interval after the first read ended
-    time.sleep(0.55)
+    clock.advance(0.49)
+    store.snapshot()
+    assert calls == []
+    clock.advance(0.02)
     store.snapshot()
     assert len(calls) == 1
 

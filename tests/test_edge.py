@@ -74,6 +74,12 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 10.0, every: float
     return None
 
 
+def _until_expired(stored_by: float) -> None:
+    """Wait until the edge counts every copy stored by ``stored_by`` (a time.time()) as expired:
+    it keeps a copy to the end of the second it came in (X-Accel-Expires, deploy/nginx.conf)."""
+    time.sleep(max(0.0, int(stored_by) + 1.05 - time.time()))
+
+
 # -- hits, revalidation, what gunicorn sees ---------------------------------------------------
 
 
@@ -81,6 +87,7 @@ def test_hits_are_served_by_nginx_and_revalidated_by_etag(stack):
     gunicorn, nginx = stack
     first = _get(nginx, "/posts/hello-world")
     hit = _get(nginx, "/posts/hello-world")
+    stored_by = time.time()
     assert first.getheader("X-Cache-Status") == "MISS" and hit.getheader("X-Cache-Status") in FROM_CACHE
     assert hit.data == first.data and hit.getheader("ETag") == first.getheader("ETag")
     for name, value in BASE_HEADERS:  # the CSP and the other security headers, on the hit too
@@ -89,7 +96,7 @@ def test_hits_are_served_by_nginx_and_revalidated_by_etag(stack):
     assert hit.getheader("X-Accel-Expires") is None  # the edge's own validity stays inside
     assert set(_upstream(gunicorn, "/posts/hello-world", 1)) == {200}  # and a 304 if REVALIDATED
 
-    time.sleep(2.1)  # past the edge's validity (at most one second)
+    _until_expired(stored_by)  # past the edge's validity (at most one second)
     again = _get(nginx, "/posts/hello-world")
     # A client's own validator is answered by nginx from its copy (a 304, the body unsent).
     conditional = _get(nginx, "/posts/hello-world", {"If-None-Match": first.getheader("ETag")})
@@ -126,7 +133,8 @@ def test_a_stampede_costs_gunicorn_one_request(stack):
     # Under sustained load the page expires every second and is revalidated by one request.
     with Load(nginx.port, [path], threads=4) as load:
         began = time.monotonic()
-        time.sleep(3.0)
+        # Until the page has expired and been revalidated three times (3-4 s at most).
+        assert _wait_for(lambda: len(_upstream(gunicorn, path)) >= 4, timeout=10), "no revalidation under load"
     elapsed = time.monotonic() - began
     assert not load.server_errors() and not load.failures()
     reached = len(_upstream(gunicorn, path)) - 1
@@ -177,12 +185,13 @@ def test_changes_show_through_the_edge_within_two_seconds(tmp_path, idle):
         live.write_text(post_text("Live Post", date="2025-01-02T00:00:00Z", body="OLD-TEXT"))
         assert _wait_for(_contains(nginx, "/posts/live", "OLD-TEXT")) is not None
         assert _wait_for(_contains(nginx, "/", "Live Post")) is not None
+        stored_by = time.time()
         paths = ["/", "/posts/live", "/posts/added", "/feed.xml", "/posts/hello-world"]
         load = Load(nginx.port, paths, threads=4)
         if not idle:
             load.__enter__()
         else:
-            time.sleep(2.5)  # the cached pages are now expired, but still held by nginx
+            _until_expired(stored_by)  # the cached pages are now expired, but still held by nginx
         delays: dict[str, float] = {}
         try:
 
@@ -241,13 +250,15 @@ def test_pages_stay_up_while_gunicorn_restarts(tmp_path, monkeypatch):
         with Load(nginx.port, paths, threads=4) as load:
             time.sleep(0.5)
             gunicorn.stop()  # systemctl restart: stop, then start
-            time.sleep(2.5)  # every page expires meanwhile
+            _until_expired(time.time())  # every page expires meanwhile
             down = nginx.request("/posts/hello-world")
             # The last copy: STALE, or UPDATING while a load thread's request tries gunicorn.
             assert down.status == 200 and down.getheader("X-Cache-Status") in ("STALE", "UPDATING")
             monkeypatch.setattr(servers, "free_port", lambda: gunicorn.port)
             restarted = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1"}, posts=gunicorn.posts, name="again")
-            time.sleep(1.5)
+            # Until the load's pages have come from the restarted gunicorn.
+            answered = lambda: {seen for seen, _ in _ACCESS.findall(restarted.log_text())} >= set(paths)  # noqa: E731
+            assert _wait_for(answered, timeout=15), restarted.log_text()[-2000:]
         assert not load.server_errors(), load.server_errors()[:3]
         assert not load.failures(), load.failures()[:3]
         after = nginx.request("/posts/hello-world")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import time
 
 import pytest
 
-from tests.conftest import post_text
-from tests.servers import Server
+from .conftest import post_text
+from .servers import Server
+from .support import connections_to_every_worker
 
 
 @pytest.fixture
@@ -42,15 +44,41 @@ def test_every_worker_sees_an_edit_within_two_seconds(server):
     assert slowest <= 2.0, f"slowest worker saw the edit after {slowest:.2f}s"
 
 
+def _every_worker_answers(
+    conns: dict[int, http.client.HTTPConnection], path: str, status: int, changed_at: float, within: float = 1.2
+) -> None:
+    """Ask each worker (on its own kept-alive connection in ``conns``) for ``path`` until it
+    answers ``status``; none may answer otherwise once ``within`` s (one BLOG_RELOAD_INTERVAL
+    and a margin) have passed since the change."""
+    pending = set(conns)
+    late: list[tuple[int, int, float]] = []
+    while pending and time.monotonic() < changed_at + 10:
+        for pid in sorted(pending):
+            started = time.monotonic()
+            conns[pid].request("GET", path)
+            response = conns[pid].getresponse()
+            response.read()
+            if response.status == status:
+                pending.discard(pid)
+            elif started - changed_at > within:
+                late.append((pid, response.status, started - changed_at))
+        time.sleep(0.01)
+    assert not pending, (f"workers {pending} never answered {path} with {status}", late[-5:])
+    assert not late, late
+
+
 def test_additions_and_deletions_reach_every_worker(server):
     status, _ = server.get("/posts/added")
     assert status == 404
-    (server.posts / "added.md").write_text(post_text("Added"))
-    time.sleep(1.2)  # one BLOG_RELOAD_INTERVAL
-    assert all(server.get("/posts/added")[0] == 200 for _ in range(12))
-    (server.posts / "added.md").unlink()
-    time.sleep(1.2)
-    assert all(server.get("/posts/added")[0] == 404 for _ in range(12))
+    conns = connections_to_every_worker(server)
+    try:
+        (server.posts / "added.md").write_text(post_text("Added"))
+        _every_worker_answers(conns, "/posts/added", 200, time.monotonic())
+        (server.posts / "added.md").unlink()
+        _every_worker_answers(conns, "/posts/added", 404, time.monotonic())
+    finally:
+        for conn in conns.values():
+            conn.close()
 
 
 def test_serves_pages_assets_and_errors(server):

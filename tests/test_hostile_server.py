@@ -139,7 +139,7 @@ def test_a_script_name_header_changes_nothing(server):
 
 
 def test_a_path_outside_the_mount_prefix_is_a_404(tmp_path):
-    srv = Server(tmp_path, env={"SCRIPT_NAME": "/blog"})
+    srv = Server(tmp_path, env={"SCRIPT_NAME": "/blog"}, workers=1)
     try:
         assert srv.get("/blog/healthz")[0] == 200
         for path in ("/healthz", "/", "/blogx/healthz", "/posts/hello-world"):
@@ -157,7 +157,9 @@ def test_a_path_outside_the_mount_prefix_is_a_404(tmp_path):
 
 def test_a_mount_prefix_that_contradicts_the_site_url_stops_start_up(tmp_path):
     try:
-        srv = Server(tmp_path, env={"SCRIPT_NAME": "/blog", "FLASK_BLOG_SITE_URL": "https://example.com/other"})
+        srv = Server(
+            tmp_path, env={"SCRIPT_NAME": "/blog", "FLASK_BLOG_SITE_URL": "https://example.com/other"}, workers=1
+        )
     except RuntimeError as exc:
         assert "exited" in str(exc)
     else:
@@ -167,7 +169,7 @@ def test_a_mount_prefix_that_contradicts_the_site_url_stops_start_up(tmp_path):
 
 
 def test_a_mount_prefix_with_its_site_url(tmp_path):
-    srv = Server(tmp_path, env={"SCRIPT_NAME": "/blog", "FLASK_BLOG_SITE_URL": "https://example.com/blog"})
+    srv = Server(tmp_path, env={"SCRIPT_NAME": "/blog", "FLASK_BLOG_SITE_URL": "https://example.com/blog"}, workers=1)
     try:
         status, _, body = _request(srv.port, "/blog/posts/hello-world")
         assert status == 200
@@ -184,7 +186,7 @@ HOSTILE_PREFIXES = ["//evil.com", "https://evil.com", "/\\evil.com", "//evil.com
 
 @pytest.mark.parametrize("prefix", HOSTILE_PREFIXES)
 def test_a_forwarded_prefix_that_is_not_a_path_is_refused(tmp_path, prefix):
-    srv = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1"})
+    srv = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1"}, workers=1)
     try:
         for path in ("/page/1", "/posts/hello-world", "/", "/healthz"):
             status, headers, body = _request(srv.port, path, {"X-Forwarded-Prefix": prefix})
@@ -196,7 +198,7 @@ def test_a_forwarded_prefix_that_is_not_a_path_is_refused(tmp_path, prefix):
 
 
 def test_a_plain_forwarded_prefix_still_mounts_the_blog(tmp_path):
-    srv = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1"})
+    srv = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1"}, workers=1)
     try:
         status, headers, _ = _request(srv.port, "/page/1", {"X-Forwarded-Prefix": "/blog"})
         assert status == 301 and headers["Location"] == "/blog/"
@@ -210,7 +212,9 @@ def test_a_plain_forwarded_prefix_still_mounts_the_blog(tmp_path):
 
 
 def test_with_a_site_url_no_header_changes_the_prefix(tmp_path):
-    srv = Server(tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1", "FLASK_BLOG_SITE_URL": "https://example.com/blog"})
+    srv = Server(
+        tmp_path, env={"FLASK_BLOG_PROXY_COUNT": "1", "FLASK_BLOG_SITE_URL": "https://example.com/blog"}, workers=1
+    )
     try:
         for prefix in ("//evil.com", "/other", ""):
             status, headers, _ = _request(srv.port, "/page/1", {"X-Forwarded-Prefix": prefix})

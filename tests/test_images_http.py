@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import post_text
-from tests.imagefiles import photo
-from tests.imagefiles import save
-from tests.servers import Server
-from tests.test_browser import CHROMIUM
-from tests.test_browser import FLAGS
-from tests.test_browser import _need_browser
+from .conftest import post_text
+from .imagefiles import photo
+from .imagefiles import save
+from .servers import Server
+from .support import CHROMIUM
+from .support import FLAGS
+from .support import need_browser
 
 NEWEST = "2026-11-01T10:00:00Z"
 
@@ -168,7 +168,7 @@ def test_queued_encodes_whose_clients_left_are_dropped(tmp_path: Path):
 
 
 def test_phone_chromium_picks_a_small_variant(tmp_path: Path):
-    _need_browser()
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     add_photo_post(tmp_path)

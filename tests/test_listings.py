@@ -11,9 +11,9 @@ import pytest
 
 from tests.conftest import post_text
 from tests.servers import Server
-from tests.test_browser import CHROMIUM
-from tests.test_browser import FLAGS
-from tests.test_browser import _need_browser
+from tests.support import CHROMIUM
+from tests.support import FLAGS
+from tests.support import need_browser
 
 ROOT = Path(__file__).parent.parent
 SITE_NAME = "AURA Digital Labs"  # BLOG_TITLE's default
@@ -78,7 +78,7 @@ WIDTHS = (390, 800, 1280, 1600)
 def listing_site(tmp_path_factory):
     """gunicorn over 17 posts by one author: home pages of 9 and 7 cards, author pages of 10
     and 7, a tag page of 5 and one of 2, and one of a single post."""
-    _need_browser()
+    need_browser()
     tmp = tmp_path_factory.mktemp("listings")
     posts = tmp / "posts"
     write_posts(posts, 17, author="Ada Lovelace")

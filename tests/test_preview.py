@@ -24,13 +24,14 @@ from blogapp import content
 from blogapp import create_app
 from blogapp.web.views import preview
 from blogapp.web.views.preview import MAX_STREAMS
-from tests.conftest import post_text
-from tests.servers import Server
-from tests.servers import free_port
-from tests.servers import status_of
-from tests.test_browser import CHROMIUM
-from tests.test_browser import FLAGS
-from tests.test_browser import _need_browser
+
+from .conftest import post_text
+from .servers import Server
+from .servers import free_port
+from .servers import status_of
+from .support import CHROMIUM
+from .support import FLAGS
+from .support import need_browser
 
 ROOT = Path(__file__).parent.parent
 #: What Werkzeug's development server puts in the environ (the test client does not).
@@ -62,7 +63,7 @@ def test_debug_app_off_the_dev_server_has_no_endpoint_and_no_script(config):
 
 
 def test_gunicorn_even_with_flask_debug_has_no_endpoint_and_no_script(tmp_path):
-    server = Server(tmp_path, env={"FLASK_DEBUG": "1"})
+    server = Server(tmp_path, env={"FLASK_DEBUG": "1"}, workers=1)
     try:
         assert server.get("/_live?v=x")[0] == 404
         assert server.get("/_live")[0] == 404
@@ -320,7 +321,7 @@ def test_dev_server_bounds_hostile_streams(dev):
 
 @pytest.fixture(scope="module")
 def chromium(dev):
-    _need_browser()
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

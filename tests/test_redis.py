@@ -11,10 +11,12 @@ from collections import Counter
 import pytest
 
 from blogapp import create_app
-from tests.conftest import count_renders
-from tests.conftest import post_text
-from tests.servers import Redis
-from tests.servers import Server
+
+from .conftest import count_renders
+from .conftest import post_text
+from .servers import Redis
+from .servers import Server
+from .support import wait_for
 
 
 @pytest.fixture
@@ -100,14 +102,18 @@ def test_redis_stopping_under_traffic_costs_no_request(tmp_path, redis_server):
     try:
         for thread in threads:
             thread.start()
-        time.sleep(1.5)
+        wait_for(lambda: len(results) >= 50 and any(hit == "HIT" for _, _, hit in results), 15, "pages from Redis")
         redis_server.stop()  # returns once redis-server has exited
         stopped_at = time.monotonic()
-        time.sleep(2.0)
+        # Until requests made after the workers' first pause (1 s after a failure) have been
+        # answered: they try the stopped Redis again.
+        wait_for(lambda: sum(t > stopped_at + 1.2 for t, _, _ in results) >= 20, 15, "requests while Redis is down")
         restarting_at = time.monotonic()  # Redis may answer as soon as it is started
         redis_server.start()
         restarted_at = time.monotonic()
-        time.sleep(1.5)  # past the one-second pause after a backend failure
+        # Past the one-second pause after a backend failure (the last failure came before
+        # Redis answered again, at restarted_at; the workers use the same monotonic clock).
+        time.sleep(max(0.0, restarted_at + 1.25 - time.monotonic()))
         _, first = host_a.get_with_headers(fresh)
         _, second = host_b.get_with_headers(fresh)
     finally:

@@ -70,11 +70,6 @@ def as_lastmod(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-@pytest.fixture
-def site_app(config):
-    return create_app({**config, "BLOG_SITE_URL": SITE_URL})
-
-
 # --------------------------------------------------------------------------- validity and content
 
 
@@ -134,13 +129,13 @@ def test_sitemap_lastmod_is_the_posts_own_date(site_app):
         assert dt.datetime.fromisoformat(lastmod) < now - dt.timedelta(days=1), "lastmod looks like request time"
 
 
-def test_sitemap_lastmod_follows_an_updated_field(config, write_post, schema):
+def test_sitemap_lastmod_follows_an_updated_field(make_site_app, write_post, schema):
     write_post(
         "edited.md",
         post_text("Edited", date="2024-05-01T10:00:00Z", tags="[edits]", updated='"2025-02-03T04:05:06-03:00"'),
     )
     write_post("modified.md", post_text("Modified", date="2024-05-01T10:00:00Z", lastModified="2024-06-01"))
-    client = create_app({**config, "BLOG_SITE_URL": SITE_URL}).test_client()
+    client = make_site_app().test_client()
     body, entries = fetch(client)
     assert_valid(schema, body)
     assert entries[f"{SITE_URL}/posts/edited"] == "2025-02-03T07:05:06+00:00"
@@ -149,10 +144,9 @@ def test_sitemap_lastmod_follows_an_updated_field(config, write_post, schema):
     assert entries[f"{SITE_URL}/"] == "2025-02-03T07:05:06+00:00"
 
 
-def test_sitemap_does_not_change_with_time(config):
-    cfg = {**config, "BLOG_SITE_URL": SITE_URL}
-    first = create_app(cfg).test_client().get("/sitemap.xml")
-    again = create_app(cfg).test_client().get("/sitemap.xml")
+def test_sitemap_does_not_change_with_time(make_site_app):
+    first = make_site_app().test_client().get("/sitemap.xml")
+    again = make_site_app().test_client().get("/sitemap.xml")
     assert again.data == first.data
     assert again.headers["ETag"] == first.headers["ETag"]
     assert "Last-Modified" not in first.headers  # lastmod is in the body; the ETag validates
@@ -180,10 +174,10 @@ def test_raw_xml_escapes_ampersands(site_app):
     assert "&%20" not in text  # never a bare &
 
 
-def test_hostile_slug_keeps_the_sitemap_valid(config, write_post, schema):
+def test_hostile_slug_keeps_the_sitemap_valid(make_site_app, write_post, schema):
     slug = 'q <a> "b" #1? 100% & ü'
     write_post(f"{slug}.md", post_text("Hostile Slug", tags='["C# & <T>"]'))
-    client = create_app({**config, "BLOG_SITE_URL": SITE_URL}).test_client()
+    client = make_site_app().test_client()
     body, entries = fetch(client)
     assert_valid(schema, body)
     paths = {unquote(urlsplit(loc).path): loc for loc in entries}
@@ -264,10 +258,10 @@ def test_mounted_under_a_prefix_every_url_carries_it(client, schema):
     assert "Sitemap: http://localhost/blog/sitemap.xml" in robots.splitlines()
 
 
-def test_empty_blog_has_a_valid_sitemap_with_the_home_page(config, posts_dir, schema):
+def test_empty_blog_has_a_valid_sitemap_with_the_home_page(make_site_app, posts_dir, schema):
     for path in posts_dir.glob("*.md"):
         path.unlink()
-    client = create_app({**config, "BLOG_SITE_URL": SITE_URL}).test_client()
+    client = make_site_app().test_client()
     body, entries = fetch(client)
     assert_valid(schema, body)
     assert entries == {f"{SITE_URL}/": None}

@@ -93,6 +93,8 @@ class ContentStore:
         self._linked: tuple[Visible, frozenset[str]] | None = None
         #: "Now" for publication times (POSIX seconds); tests set their own to move time.
         self.clock: Callable[[], float] = time.time
+        #: The monotonic clock of the checks (intervals, LOOK_SPACING); tests set their own to move time.
+        self.monotonic: Callable[[], float] = time.monotonic
 
     def snapshot(self, max_age: float | None = None) -> Snapshot:
         """The current snapshot, rescanning the folder if the interval (or ``max_age``
@@ -103,7 +105,7 @@ class ContentStore:
         reported event is looked at at once, unless the last look began less than
         LOOK_SPACING times its duration ago (or an interval, if shorter).
         """
-        now = time.monotonic()
+        now = self.monotonic()
         interval = self.interval if max_age is None else min(max_age, self.interval)
         snapshot = self._snapshot
         if (
@@ -116,13 +118,13 @@ class ContentStore:
         if self._due(now, interval):
             with self._lock:
                 if self._due(now, interval):
-                    started = time.monotonic()  # the look starts now, however long it takes
+                    started = self.monotonic()  # the look starts now, however long it takes
                     first = self._snapshot is None
                     if self._needs_look(started):
                         self._snapshot = self._rescan(self._snapshot)
                         self._looked = started
                         if not first:  # the first read parses every file: no measure of a look
-                            self._spacing = LOOK_SPACING * (time.monotonic() - started)
+                            self._spacing = LOOK_SPACING * (self.monotonic() - started)
                     public = self._public.current(started)
                     if public != self._snapshot.public:
                         # A cover or image the posts use was added, removed or replaced.
@@ -131,7 +133,7 @@ class ContentStore:
                     # next check is an interval after it ends: workers forked right after it
                     # then answer at once instead of each starting with a full look. What
                     # changes meanwhile is seen at that check (a new watch always looks).
-                    self._checked = time.monotonic() if first else started
+                    self._checked = self.monotonic() if first else started
         return self._snapshot
 
     @property
