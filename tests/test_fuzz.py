@@ -769,7 +769,8 @@ def assert_safe_html(output: str) -> None:
 
 
 def assert_safe_page(page: str) -> None:
-    """A whole page: only the site's own theme script and JSON-LD; the rest as for a body."""
+    """A whole page: only the site's own scripts (theme, and code tools on posts with code,
+    deferred) and JSON-LD; the rest as for a body."""
     parser = _Collector()
     parser.feed(page)
     parser.close()
@@ -782,8 +783,9 @@ def assert_safe_page(page: str) -> None:
                 json.loads(body)  # the JSON cannot end early: "<" is escaped as \u003c
                 assert "</" not in body
             else:
-                assert set(attributes) == {"src"} and not body.strip(), attrs
-                assert re.fullmatch(r"/static/js/theme\.[0-9a-f]{10}\.js", attributes["src"] or ""), attrs
+                assert set(attributes) in ({"src"}, {"src", "defer"}) and not body.strip(), attrs
+                assert attributes.get("defer") is None, attrs  # a bare flag, no value
+                assert re.fullmatch(r"/static/js/(theme|code)\.[0-9a-f]{10}\.js", attributes["src"] or ""), attrs
             continue
         assert tag not in FORBIDDEN_TAGS - {"script", "meta", "link", "form", "input", "button", "svg"}, tag
         _check_attributes(tag, attrs, images_may_use_data=True)
