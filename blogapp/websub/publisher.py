@@ -26,7 +26,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -167,10 +169,12 @@ class Publisher:
             self._sending.release()
 
 
-def start(app: Flask) -> Publisher | None:
+def start(app: Any) -> Publisher | None:
     """Run a Publisher for ``app`` in a background thread (a greenlet in a gevent worker);
-    nothing when BLOG_WEBSUB_HUBS is empty."""
-    if not app.config["BLOG_WEBSUB_HUBS"]:
+    nothing when BLOG_WEBSUB_HUBS is empty, or when ``app`` is not the blog (gunicorn.conf.py
+    serves whatever app it is given: the benchmark's bare Flask route, say)."""
+    config = getattr(app, "config", None)
+    if not isinstance(config, Mapping) or not config.get("BLOG_WEBSUB_HUBS"):
         return None
     if app.config["BLOG_SHOW_DRAFTS"]:  # a writer's preview: its feeds are not the public ones
         logger.warning("websub: BLOG_SHOW_DRAFTS is on: not publishing")
