@@ -44,7 +44,9 @@ HIDDEN_SLUGS = (
 
 #: A test is in the system tier if its code, a fixture it uses or a function of its module that
 #: it calls starts one of these (tests/servers.py, Playwright's browser).
-SYSTEM_CALLS = re.compile(r"\b(?:Server|Redis|Nginx|nginx_stack|start_nginx_stack|Load|sync_playwright)\(")
+SYSTEM_CALLS = re.compile(
+    r"\b(?:Server|Redis|Nginx|nginx_stack|start_nginx_stack|Load|sync_playwright|launch_chromium)\("
+)
 #: A test that uses one of these fixtures (or calls create_app) is in the app tier, else unit.
 APP_FIXTURES = {"app", "client", "runner", "config"}
 TIERS = ("unit", "app", "system")

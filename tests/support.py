@@ -134,3 +134,17 @@ def need_browser() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"browser tests are required in CI: {reason}")
     pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright (never a downloaded browser), closed
+    after use. Tests that use it are in the system tier (tests/conftest.py)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

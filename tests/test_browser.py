@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from .servers import Server
-from .support import CHROMIUM
-from .support import FLAGS
+from .support import launch_chromium
 from .support import need_browser
 
 ROOT = Path(__file__).parent.parent
@@ -35,12 +34,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(params=sorted(VIEWPORTS))

@@ -13,8 +13,7 @@ import pytest
 
 from tests.conftest import post_text
 from tests.servers import Server
-from tests.support import CHROMIUM
-from tests.support import FLAGS
+from tests.support import launch_chromium
 from tests.support import need_browser
 
 ROOT = Path(__file__).parent.parent
@@ -57,12 +56,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
 
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}

@@ -11,8 +11,7 @@ import pytest
 
 from tests.conftest import post_text
 from tests.servers import Server
-from tests.support import CHROMIUM
-from tests.support import FLAGS
+from tests.support import launch_chromium
 from tests.support import need_browser
 
 ROOT = Path(__file__).parent.parent
@@ -97,12 +96,8 @@ def listing_site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium(listing_site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
 
 
 ROWS = """() => {
