@@ -152,6 +152,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item._id = coerce_node_id(f"{item.nodeid}@{lane}")
 
 
+@pytest.fixture(autouse=True)
+def builds_served_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process apps date their build two seconds back. A build's first second has no
+    Last-Modified yet and sends provisional ETags (blogapp/pagecache/lastmodified.py), so a
+    test that compares tags across requests would depend on which second it ran in; the
+    rounding itself is tested in tests/test_last_modified.py (by content changes, which
+    this leaves alone) and on real servers, which wait it out (tests/servers.py)."""
+    from blogapp.pagecache import middleware
+
+    real = middleware.first_served
+    monkeypatch.setattr(middleware, "first_served", lambda *args, **kwargs: real(*args, **kwargs) - 2)
+
+
 @pytest.fixture
 def posts_dir(tmp_path: Path) -> Path:
     """A writable copy of tests/data/posts."""
