@@ -30,6 +30,8 @@ from .fields import og_image
 from .fields import optional_str
 from .fields import parse_author
 from .fields import parse_date
+from .fields import parse_series
+from .fields import parse_series_part
 from .fields import parse_slug
 from .fields import parse_tags
 from .fields import parse_updated
@@ -41,7 +43,7 @@ REQUIRED_FIELDS = ("title", "date")
 #: Front-matter keys Post turns into attributes; the rest stay in Post.meta.
 KNOWN_FIELDS = frozenset(
     {"title", "date", "excerpt", "coverImage", "ogImage", "author", "tags", "category"}
-    | {"draft", "preview", "slug", "updated", "lastModified"}
+    | {"draft", "preview", "slug", "updated", "lastModified", "series", "seriesPart"}
 )
 
 _HANDLER = YAMLHandler()
@@ -81,6 +83,10 @@ class Post:
     #: Paths under BLOG_PUBLIC_DIR the post may show (``references.references``), set by the
     #: loader: what the content version watches, and the only sources that get image variants.
     public_files: tuple[str, ...] = ()
+    #: ``series:`` (Hugo's name), one line of display text, and ``seriesPart:``, its place in
+    #: the series when given (else the date orders it): see ``catalog.Visible.series``.
+    series: str | None = None
+    series_part: float | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.meta[key]
@@ -147,6 +153,8 @@ def parse_post(
         meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS and k.casefold() not in HIDING_FLAGS},
         excerpt_source=excerpt and xml_safe(excerpt),
         notes=tuple(notes),
+        series=parse_series(meta.get("series"), notes),
+        series_part=parse_series_part(meta.get("seriesPart"), notes),
     )
 
 
