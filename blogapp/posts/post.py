@@ -43,8 +43,10 @@ REQUIRED_FIELDS = ("title", "date")
 #: Front-matter keys Post turns into attributes; the rest stay in Post.meta.
 KNOWN_FIELDS = frozenset(
     {"title", "date", "excerpt", "coverImage", "ogImage", "author", "tags", "category"}
-    | {"draft", "preview", "slug", "updated", "lastModified", "series", "seriesPart"}
+    | {"draft", "preview", "slug", "updated", "lastModified"}
 )
+# ``series`` and ``seriesPart`` become attributes too, and stay in Post.meta as they were
+# before the blog knew them (``post["series"]``).
 
 _HANDLER = YAMLHandler()
 # libyaml's loader is much faster, which matters with thousands of posts, but it recurses in
@@ -138,6 +140,8 @@ def parse_post(
     notes: list[str] = []
     author = parse_author(meta.get("author"), default_author, notes)
     excerpt = optional_str(meta.get("excerpt"))
+    series = parse_series(meta.get("series"), notes)
+    series_part = parse_series_part(meta.get("seriesPart"), notes)
     return Post(
         slug=parse_slug(meta.get("slug"), slug, source),
         title=title,
@@ -152,9 +156,9 @@ def parse_post(
         source=source,
         meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS and k.casefold() not in HIDING_FLAGS},
         excerpt_source=excerpt and xml_safe(excerpt),
+        series=series,
+        series_part=series_part,
         notes=tuple(notes),
-        series=parse_series(meta.get("series"), notes),
-        series_part=parse_series_part(meta.get("seriesPart"), notes),
     )
 
 
