@@ -100,6 +100,17 @@ def test_a_part_shows_part_n_of_n_the_ordered_parts_and_its_neighbours(series_si
     assert 'href="/series/robot-basics"' in shown
 
 
+def test_a_part_is_part_of_a_series_in_its_json_ld(series_site):
+    html = series_site.get("/posts/rb-motors").get_data(as_text=True)
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)[1])
+    assert data["isPartOf"] == {
+        "@type": "CreativeWorkSeries",
+        "name": "Robot Basics",
+        "url": f"{SITE}/series/robot-basics",
+    }
+    assert data["position"] == 3
+
+
 def test_the_first_and_last_parts_have_one_neighbour(series_site):
     first = box(series_site.get("/posts/rb-frame").get_data(as_text=True))
     last = box(series_site.get("/posts/rb-motors").get_data(as_text=True))

@@ -100,6 +100,7 @@ def post(slug: str) -> Response:
     image = share_image_url(found)
     related = related_posts(found, exclude=(newer, older))
     summary = content.summary(found)
+    series = series_box(found)
     return html_page(
         "pages/post.html",
         post=found,
@@ -109,12 +110,12 @@ def post(slug: str) -> Response:
         related=related,
         newer=newer,
         older=older,
-        series=series_box(found),
+        series=series,
         canonical=canonical,
         image=image,
         images=post_images([found, *related]),
         texts=post_texts([found, *related]),
-        json_ld=json_for_script(blog_posting(found, canonical, image, summary)),
+        json_ld=json_for_script(blog_posting(found, canonical, image, summary, series)),
     )
 
 
@@ -169,8 +170,11 @@ def table_of_contents(headings: Iterable[Heading]) -> list[tuple[Heading, list[H
 # -- structured data -------------------------------------------------------------------------
 
 
-def blog_posting(post: Post, canonical: str, image: str, summary: Summary) -> dict[str, Any]:
-    """schema.org BlogPosting for search engines (JSON-LD), all URLs absolute."""
+def blog_posting(
+    post: Post, canonical: str, image: str, summary: Summary, series: SeriesBox | None = None
+) -> dict[str, Any]:
+    """schema.org BlogPosting for search engines (JSON-LD), all URLs absolute; a part of a
+    series is ``isPartOf`` a CreativeWorkSeries, at its ``position``."""
     cfg = current_app.config
     site_title = cfg["BLOG_TITLE"]
     data: dict[str, Any] = {
@@ -197,6 +201,13 @@ def blog_posting(post: Post, canonical: str, image: str, summary: Summary) -> di
         data["keywords"] = list(post.tags)
     if post.category:
         data["articleSection"] = post.category
+    if series:
+        data["isPartOf"] = {
+            "@type": "CreativeWorkSeries",
+            "name": series.name,
+            "url": absolute_url("pages.series", series=series.slug),
+        }
+        data["position"] = series.part
     return data
 
 
