@@ -15,6 +15,7 @@ from flask import current_app
 from flask import has_request_context
 from flask import request
 
+from .posts.catalog import Series
 from .posts.catalog import Visible
 from .posts.fields import Author
 from .posts.fields import PostError
@@ -92,6 +93,22 @@ def tags_in_use() -> bool:
     """True when a visible post has a tag: the navigation offers "Tags" only then.
     Templates have it as ``tags_in_use``."""
     return bool(current_view().tags)
+
+
+def get_series(slug: str) -> Series | None:
+    """The series whose slug is ``slugify(slug)`` (case, Latin accents and punctuation do not
+    matter), with its visible posts in reading order, or None."""
+    return current_view().series.get(slugify(slug))
+
+
+def series_of(post: Post) -> Series | None:
+    """The series ``post`` is part of, or None."""
+    return current_view().series.get(slugify(post.series)) if post.series else None
+
+
+def get_all_series() -> dict[str, Series]:
+    """Every series shown, by slug."""
+    return current_view().series
 
 
 def get_author(slug: str) -> tuple[Author, list[Post]] | None:

@@ -49,7 +49,7 @@ def assert_valid(schema: xmlschema.XMLSchema, body: bytes) -> None:
 
 
 def expected_urls(app, base: str = SITE_URL) -> dict[str, dt.datetime]:
-    """``{absolute URL: honest lastmod}`` for home, every visible post, every tag and every author,
+    """``{absolute URL: honest lastmod}`` for home, every visible post, tag, author and series,
     from the app itself."""
     with app.test_request_context():
         posts = content.get_posts()
@@ -63,6 +63,10 @@ def expected_urls(app, base: str = SITE_URL) -> dict[str, dt.datetime]:
         urls |= {
             base + url_for("authors.author", slug=slug): max(p.updated or p.date for p in by)
             for slug, (_, by) in content.get_authors().items()
+        }
+        urls |= {
+            base + url_for("pages.series", series=slug): max(p.updated or p.date for p in found.posts)
+            for slug, found in content.get_all_series().items()
         }
     return urls
 
@@ -100,7 +104,8 @@ def test_sitemap_lists_home_every_visible_post_every_tag_and_every_author(site_a
     _, entries = fetch(site_app.test_client())
     expected = expected_urls(site_app)
     assert set(entries) == set(expected)
-    assert len(entries) == 1 + 18 + 6 + 4  # home, 18 visible fixture posts, 6 tags, 4 authors
+    assert len(entries) == 1 + 18 + 6 + 4 + 1  # home, 18 visible fixture posts, 6 tags, 4 authors, 1 series
+    assert f"{SITE_URL}/series/basics" in entries
     assert f"{SITE_URL}/authors/ada-lovelace" in entries
     assert f"{SITE_URL}/" in entries
     assert f"{SITE_URL}/tags/python" in entries

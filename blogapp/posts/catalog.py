@@ -62,6 +62,25 @@ class Snapshot:
         return view
 
 
+@dataclass(frozen=True)
+class Series:
+    """A ``series:`` and its visible posts in reading order: ``seriesPart:`` first, in its
+    order, then by date, oldest first (``series_order``)."""
+
+    slug: str  #: ``slugify`` of the name: the ``/series/<slug>`` page
+    name: str  #: as the newest post spells it
+    posts: list[Post]
+
+    def part_of(self, post: Post) -> int:
+        """``post``'s place, from 1."""
+        return self.posts.index(post) + 1
+
+
+def series_order(post: Post) -> tuple[bool, float, float, str]:
+    """How a series sorts its posts: numbered parts first, by number, then the rest by date."""
+    return post.series_part is None, post.series_part or 0.0, post.timestamp, post.slug
+
+
 @dataclass
 class Visible:
     """The posts visible at one moment, with their lookups; built by ``Snapshot.view``."""
@@ -82,6 +101,22 @@ class Visible:
             for tag in post.tags:
                 found.setdefault(tag_key(tag), (tag, []))[1].append(post)
         return dict(sorted(found.items(), key=lambda item: (-len(item[1][1]), item[0])))
+
+    @functools.cached_property
+    def series(self) -> dict[str, Series]:
+        """``{slug: Series}`` of every ``series:`` shown, newest series first.
+
+        Names that give one ``slugify`` ("ROS 2 Basics", "ros-2 basics") are one series, shown
+        as its newest post spells the name.
+        """
+        found: dict[str, list[Post]] = {}
+        for post in self.posts:  # newest first
+            if post.series:
+                found.setdefault(slugify(post.series), []).append(post)
+        return {
+            slug: Series(slug, posts[0].series or slug, sorted(posts, key=series_order))
+            for slug, posts in found.items()
+        }
 
     @functools.cached_property
     def authors(self) -> dict[str, tuple[Author, list[Post]]]:

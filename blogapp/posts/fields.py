@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -307,3 +308,31 @@ def optional_str(value: Any) -> str | None:
 
 def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def parse_series(value: Any, notes: list[str]) -> str | None:
+    """``series:``: one line of display text whose slug is not empty, else None (noted)."""
+    if is_blank(value):
+        return None
+    if isinstance(value, dict | list | bool):
+        notes.append("series is not a string: left out")
+        return None
+    name = clean_text(str(value))
+    if not slugify(name):
+        notes.append(f"series {name!r} has no letter or digit: left out")
+        return None
+    return name
+
+
+def parse_series_part(value: Any, notes: list[str]) -> float | None:
+    """``seriesPart:``: a finite number (``3``, ``"3"``, ``2.5``), else None (noted when given)."""
+    if is_blank(value):
+        return None
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        notes.append(f"seriesPart {value!r} is not a number: the date orders the post in its series")
+        return None
+    return number

@@ -30,6 +30,8 @@ from .fields import og_image
 from .fields import optional_str
 from .fields import parse_author
 from .fields import parse_date
+from .fields import parse_series
+from .fields import parse_series_part
 from .fields import parse_slug
 from .fields import parse_tags
 from .fields import parse_updated
@@ -43,6 +45,8 @@ KNOWN_FIELDS = frozenset(
     {"title", "date", "excerpt", "coverImage", "ogImage", "author", "tags", "category"}
     | {"draft", "preview", "slug", "updated", "lastModified"}
 )
+# ``series`` and ``seriesPart`` become attributes too, and stay in Post.meta as they were
+# before the blog knew them (``post["series"]``).
 
 _HANDLER = YAMLHandler()
 # libyaml's loader is much faster, which matters with thousands of posts, but it recurses in
@@ -81,6 +85,10 @@ class Post:
     #: Paths under BLOG_PUBLIC_DIR the post may show (``references.references``), set by the
     #: loader: what the content version watches, and the only sources that get image variants.
     public_files: tuple[str, ...] = ()
+    #: ``series:`` (Hugo's name), one line of display text, and ``seriesPart:``, its place in
+    #: the series when given (else the date orders it): see ``catalog.Visible.series``.
+    series: str | None = None
+    series_part: float | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.meta[key]
@@ -132,6 +140,8 @@ def parse_post(
     notes: list[str] = []
     author = parse_author(meta.get("author"), default_author, notes)
     excerpt = optional_str(meta.get("excerpt"))
+    series = parse_series(meta.get("series"), notes)
+    series_part = parse_series_part(meta.get("seriesPart"), notes)
     return Post(
         slug=parse_slug(meta.get("slug"), slug, source),
         title=title,
@@ -146,6 +156,8 @@ def parse_post(
         source=source,
         meta={k: v for k, v in meta.items() if k not in KNOWN_FIELDS and k.casefold() not in HIDING_FLAGS},
         excerpt_source=excerpt and xml_safe(excerpt),
+        series=series,
+        series_part=series_part,
         notes=tuple(notes),
     )
 

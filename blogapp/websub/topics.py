@@ -17,9 +17,10 @@ ENDPOINTS = {
     "site": ("feeds.rss", "feeds.atom", "feeds.json_feed"),
     "tag": ("feeds.tag_rss", "feeds.tag_atom", "feeds.tag_json"),
     "author": ("feeds.author_rss", "feeds.author_atom", "feeds.author_json"),
+    "series": ("feeds.series_rss", "feeds.series_atom", "feeds.series_json"),
 }
 
-#: ("site", ""), ("tag", display name) or ("author", slug).
+#: ("site", ""), ("tag", display name), ("author", slug) or ("series", slug).
 Scope = tuple[str, str]
 
 
@@ -32,6 +33,9 @@ def scopes(view: Visible, limit: int) -> dict[Scope, tuple[Post, ...]]:
         found[("tag", name)] = tuple(posts[:limit])
     for slug, (_, posts) in view.authors.items():
         found[("author", slug)] = tuple(posts[:limit])
+    for slug, series in view.series.items():  # newest first, as the series' feeds show them
+        newest = sorted(series.posts, key=lambda p: (p.timestamp, p.slug), reverse=True)
+        found[("series", slug)] = tuple(newest[:limit])
     return found
 
 
@@ -53,7 +57,8 @@ def paths(app: Flask, scope: Scope) -> list[str]:
     """The app-relative paths of ``scope``'s feeds (``/tags/python/feed.xml``), quoted as the
     feeds view quotes its own self links."""
     kind, value = scope
-    values = {"tag": value} if kind == "tag" else {"slug": value} if kind == "author" else {}
+    names = {"tag": "tag", "author": "slug", "series": "series"}
+    values = {names[kind]: value} if kind in names else {}
     adapter = app.url_map.bind("localhost", script_name="/")
     return [adapter.build(endpoint, values) for endpoint in ENDPOINTS[kind]]
 

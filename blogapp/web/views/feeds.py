@@ -1,4 +1,4 @@
-"""Feeds: RSS 2.0, Atom 1.0 and JSON Feed 1.1, for the whole site, per tag and per author."""
+"""Feeds: RSS 2.0, Atom 1.0 and JSON Feed 1.1, for the whole site, per tag, per author and per series."""
 
 from __future__ import annotations
 
@@ -45,10 +45,10 @@ def xml_text(value: str) -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """What one feed covers: the whole site, one tag or one author."""
+    """What one feed covers: the whole site, one tag, one author or one series."""
 
-    kind: str  #: "site", "tag" or "author"
-    name: str | None  #: the tag's or author's display name
+    kind: str  #: "site", "tag", "author" or "series"
+    name: str | None  #: the tag's, author's or series' display name
     url_values: dict[str, str]  #: the feed's and the listing page's URL values
     posts: list[Post]  #: the newest BLOG_FEED_LIMIT of them
 
@@ -58,16 +58,25 @@ ENDPOINTS = {
     "site": {"rss": "feeds.rss", "atom": "feeds.atom", "json": "feeds.json_feed"},
     "tag": {"rss": "feeds.tag_rss", "atom": "feeds.tag_atom", "json": "feeds.tag_json"},
     "author": {"rss": "feeds.author_rss", "atom": "feeds.author_atom", "json": "feeds.author_json"},
+    "series": {"rss": "feeds.series_rss", "atom": "feeds.series_atom", "json": "feeds.series_json"},
 }
 
 
-def _scope(tag: str | None, slug: str | None) -> Scope:
-    """The site's, one tag's or one author's newest BLOG_FEED_LIMIT posts.
+def _scope(tag: str | None, slug: str | None, series: str | None = None) -> Scope:
+    """The site's, one tag's, one author's or one series' newest BLOG_FEED_LIMIT posts.
 
-    :raise NotFound: for an unknown tag or author.
-    :raise HTTPException: a 301 for a tag or author spelled another way (``common.to_canonical``).
+    :raise NotFound: for an unknown tag, author or series.
+    :raise HTTPException: a 301 for a tag, author or series spelled another way
+        (``common.to_canonical``).
     """
     limit = current_app.config["BLOG_FEED_LIMIT"]
+    if series is not None:
+        found_series = content.get_series(series)
+        if found_series is None:
+            abort(404, f"No series {series!r}.")
+        to_canonical(series=found_series.slug)
+        newest = sorted(found_series.posts, key=lambda p: (p.timestamp, p.slug), reverse=True)
+        return Scope("series", found_series.name, {"series": found_series.slug}, newest[:limit])
     if tag is not None:
         found = content.get_tag(tag)
         if found is None:
@@ -117,6 +126,9 @@ def _feed_meta(scope: Scope, fmt: str) -> dict[str, str]:
         meta["description"] = f"Posts by {name} on {site}."
         meta["home"] = absolute_url("authors.author", **scope.url_values)
         meta["author"] = name or meta["author"]
+    elif scope.kind == "series":
+        meta["description"] = f"The series {name} on {site}."
+        meta["home"] = absolute_url("pages.series", **scope.url_values)
     else:
         meta["description"] = cfg["BLOG_DESCRIPTION"]
         meta["home"] = site_base() + "/"
@@ -223,16 +235,16 @@ def _add_rss_hubs(xml: bytes) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def rss(tag: str | None = None, slug: str | None = None) -> Response:
+def rss(tag: str | None = None, slug: str | None = None, series: str | None = None) -> Response:
     """RSS 2.0 with the full post in content:encoded."""
-    scope = _scope(tag, slug)
+    scope = _scope(tag, slug, series)
     fg = _generator(scope, "rss")
     return _respond(_add_rss_hubs(fg.rss_str(pretty=True)), RSS_TYPE, _feed_meta(scope, "rss")["self"])
 
 
-def atom(tag: str | None = None, slug: str | None = None) -> Response:
+def atom(tag: str | None = None, slug: str | None = None, series: str | None = None) -> Response:
     """Atom 1.0 with the full post as html content."""
-    scope = _scope(tag, slug)
+    scope = _scope(tag, slug, series)
     fg = _generator(scope, "atom")
     body = _fix_atom_links(fg.atom_str(pretty=True), scope.posts)
     return _respond(body, ATOM_TYPE, _feed_meta(scope, "atom")["self"])
@@ -254,9 +266,9 @@ def _fix_atom_links(xml: bytes, posts: list[Post]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def json_feed(tag: str | None = None, slug: str | None = None) -> Response:
+def json_feed(tag: str | None = None, slug: str | None = None, series: str | None = None) -> Response:
     """JSON Feed 1.1."""
-    scope = _scope(tag, slug)
+    scope = _scope(tag, slug, series)
     meta = _feed_meta(scope, "json")
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
@@ -300,5 +312,8 @@ for _rule, _endpoint, _fn in (
     ("/authors/<slug>/feed.xml", "author_rss", rss),
     ("/authors/<slug>/atom.xml", "author_atom", atom),
     ("/authors/<slug>/feed.json", "author_json", json_feed),
+    ("/series/<series>/feed.xml", "series_rss", rss),
+    ("/series/<series>/atom.xml", "series_atom", atom),
+    ("/series/<series>/feed.json", "series_json", json_feed),
 ):
     bp.add_url_rule(_rule, _endpoint, cacheable(_fn))

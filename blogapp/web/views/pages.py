@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint
@@ -74,9 +75,10 @@ def _page_url(page: int) -> str:
 
 
 #: A post gets a table of contents when it has this many h2/h3 headings ...
-TOC_MIN_HEADINGS = 3
-#: ... and at least this many words of prose (Summary.words: code blocks not counted).
-TOC_MIN_WORDS = 1200
+TOC_MIN_HEADINGS = 4
+#: ... and at least this many words of prose (Summary.words: code blocks not counted): a
+#: tutorial part of 600-900 words with many headings gets one.
+TOC_MIN_WORDS = 600
 
 
 @bp.route("/posts/<slug>")
@@ -98,6 +100,7 @@ def post(slug: str) -> Response:
     image = share_image_url(found)
     related = related_posts(found, exclude=(newer, older))
     summary = content.summary(found)
+    series = series_box(found)
     return html_page(
         "pages/post.html",
         post=found,
@@ -107,15 +110,44 @@ def post(slug: str) -> Response:
         related=related,
         newer=newer,
         older=older,
+        series=series,
         canonical=canonical,
         image=image,
         images=post_images([found, *related]),
         texts=post_texts([found, *related]),
-        json_ld=json_for_script(blog_posting(found, canonical, image, summary)),
+        json_ld=json_for_script(blog_posting(found, canonical, image, summary, series)),
     )
 
 
-# -- reading aids: table of contents -------------------------------------
+# -- reading aids: series, table of contents -------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesBox:
+    """What a post in a series shows: "Part n of N", the parts in order, previous and next."""
+
+    slug: str
+    name: str
+    part: int  #: from 1
+    posts: list[Post]
+    previous: Post | None
+    next: Post | None
+
+
+def series_box(post: Post) -> SeriesBox | None:
+    """The series box of ``post``, or None when it is in no series (or is not listed in it)."""
+    series = content.series_of(post)
+    if series is None or post not in series.posts:
+        return None
+    at = series.posts.index(post)
+    return SeriesBox(
+        series.slug,
+        series.name,
+        at + 1,
+        series.posts,
+        series.posts[at - 1] if at > 0 else None,
+        series.posts[at + 1] if at + 1 < len(series.posts) else None,
+    )
 
 
 def table_of_contents(headings: Iterable[Heading]) -> list[tuple[Heading, list[Heading]]]:
@@ -138,8 +170,11 @@ def table_of_contents(headings: Iterable[Heading]) -> list[tuple[Heading, list[H
 # -- structured data -------------------------------------------------------------------------
 
 
-def blog_posting(post: Post, canonical: str, image: str, summary: Summary) -> dict[str, Any]:
-    """schema.org BlogPosting for search engines (JSON-LD), all URLs absolute."""
+def blog_posting(
+    post: Post, canonical: str, image: str, summary: Summary, series: SeriesBox | None = None
+) -> dict[str, Any]:
+    """schema.org BlogPosting for search engines (JSON-LD), all URLs absolute; a part of a
+    series is ``isPartOf`` a CreativeWorkSeries, at its ``position``."""
     cfg = current_app.config
     site_title = cfg["BLOG_TITLE"]
     data: dict[str, Any] = {
@@ -166,6 +201,13 @@ def blog_posting(post: Post, canonical: str, image: str, summary: Summary) -> di
         data["keywords"] = list(post.tags)
     if post.category:
         data["articleSection"] = post.category
+    if series:
+        data["isPartOf"] = {
+            "@type": "CreativeWorkSeries",
+            "name": series.name,
+            "url": absolute_url("pages.series", series=series.slug),
+        }
+        data["position"] = series.part
     return data
 
 
@@ -192,6 +234,24 @@ def tag(tag: str) -> Response:
         images=post_images(posts),
         texts=post_texts(posts),
         canonical=absolute_url("pages.tag", tag=name),
+    )
+
+
+@bp.route("/series/<series>")
+@cacheable
+def series(series: str) -> Response:
+    """One series' posts in reading order, with its feeds."""
+    found = content.get_series(series)
+    if found is None:
+        abort(404, f"No series {series!r}.")
+    to_canonical(series=found.slug)
+    return html_page(
+        "pages/series.html",
+        series=found,
+        posts=found.posts,
+        images=post_images(found.posts),
+        texts=post_texts(found.posts),
+        canonical=absolute_url("pages.series", series=found.slug),
     )
 
 

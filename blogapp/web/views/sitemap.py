@@ -18,7 +18,7 @@ bp = Blueprint("sitemap", __name__)
 
 @cacheable
 def sitemap() -> Response:
-    """Home, every listed post, every tag page and every author page, each with an honest lastmod."""
+    """Home, every listed post, every tag, author and series page, each with an honest lastmod."""
     posts = content.get_posts()
     urls = [(absolute_url("pages.index"), newest_change(posts))] if posts else [(absolute_url("pages.index"), None)]
     urls += [(absolute_url("pages.post", slug=p.slug), p.modified) for p in posts]
@@ -28,6 +28,10 @@ def sitemap() -> Response:
     urls += [
         (absolute_url("authors.author", slug=slug), newest_change(by))
         for slug, (_, by) in content.get_authors().items()
+    ]
+    urls += [
+        (absolute_url("pages.series", series=slug), newest_change(found.posts))
+        for slug, found in content.get_all_series().items()
     ]
     body = render_template("sitemap/sitemap.xml", urls=urls, utc=dt.UTC)
     return Response(body, content_type="application/xml; charset=utf-8")
