@@ -16,6 +16,7 @@ from blogapp import create_app
 from blogapp.cli import progress
 from blogapp.posts.yamlhints import hint
 from tests.conftest import post_text
+from tests.support import within
 
 ROOT = Path(__file__).parent.parent
 QUOTES = "excerpt-with-unescaped-quotes.md"
@@ -148,3 +149,23 @@ def test_images_draws_a_bar_on_a_terminal(config: dict, public_dir: Path, write_
     assert "image variants  [" in result.stderr and f"{total}/{total}" in result.stderr, result.stderr
     assert "\r" in result.stderr  # redrawn in place
     assert not re.search(r"^image variants: \d+/", result.stderr, re.M)
+
+
+def test_strict_check_takes_the_link_without_trailing_punctuation(runner, write_post):
+    body = (
+        "As https://example.org/a?utm_source=chatgpt.com. says;"
+        " https://example.org/b?utm_source=chatgpt.community is fine.\n"
+    )
+    write_post("plain.md", post_text("Plain", body=body))
+    warnings = [w for w in _strict_warnings(runner, "plain.md") if "utm_source=chatgpt.com" in w]
+    assert len(warnings) == 1 and "link https://example.org/a?utm_source=chatgpt.com carries" in warnings[0], warnings
+
+
+def test_strict_check_reads_a_hostile_body_in_linear_time(runner, write_post):
+    """A body of "http://" repeated: a pattern for the whole link backtracks quadratically."""
+
+    write_post("hostile.md", post_text("Hostile", body="http://" * 250_000))
+    with within(20):  # a hang guard: this pass takes well under a second, the quadratic one minutes
+        result = runner.invoke(args=["check", "--strict"])
+    named = [line for line in result.stdout.splitlines() if "hostile.md" in line]
+    assert named and not [line for line in named if "chatgpt" in line or "warning" not in line], named

@@ -104,8 +104,10 @@ def _links(post: Post, body: str) -> list[LintWarning]:
     return warnings
 
 
-#: A link an AI assistant tagged as its own: the tracking parameter stays in the URL.
-_CHATGPT_LINK = re.compile(r"""https?://[^\s<>"'()\]]*[?&]utm_source=chatgpt\.com[^\s<>"'()\]]*""", re.IGNORECASE)
+#: A run of characters a link in markdown or HTML can hold (found in one linear pass; a pattern
+#: for the whole link backtracks over a body of "http://http://…").
+_LINK_LIKE = re.compile(r"""[^\s<>"'()\[\]]+""")
+_CHATGPT_LINK = re.compile(r"https?://.*[?&]utm_source=chatgpt\.com(?![\w-])", re.IGNORECASE)
 #: How an assistant's offer of more work opens, left as a post's last paragraph.
 ASSISTANT_LEFTOVERS = (
     "if you want this reshaped",
@@ -125,7 +127,7 @@ def _assistant_traces(post: Post, body: str) -> list[LintWarning]:
     body's last paragraph: text pasted from a chat, not meant for readers."""
     warnings = [
         LintWarning(post.source, f"link {url} carries utm_source=chatgpt.com: remove the tracking parameter")
-        for url in sorted(set(_CHATGPT_LINK.findall(body)))
+        for url in sorted({run.rstrip(".,;:!?") for run in _LINK_LIKE.findall(body) if _chatgpt_tagged(run)})
     ]
     paragraphs = [part for part in re.split(r"\n\s*\n", body.strip()) if part.strip()]
     if paragraphs:
@@ -138,3 +140,7 @@ def _assistant_traces(post: Post, body: str) -> list[LintWarning]:
                 warnings.append(LintWarning(post.source, reason))
                 break
     return warnings
+
+
+def _chatgpt_tagged(run: str) -> bool:
+    return "utm_source=chatgpt.com" in run.casefold() and _CHATGPT_LINK.match(run) is not None
