@@ -163,7 +163,6 @@ def test_strict_check_takes_the_link_without_trailing_punctuation(runner, write_
 
 def test_strict_check_reads_a_hostile_body_in_linear_time(runner, write_post):
     """A body of "http://" repeated: a pattern for the whole link backtracks quadratically."""
-
     write_post("hostile.md", post_text("Hostile", body="http://" * 250_000))
     with within(20):  # a hang guard: this pass takes well under a second, the quadratic one minutes
         result = runner.invoke(args=["check", "--strict"])
