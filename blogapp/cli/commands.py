@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,7 +25,9 @@ from .exportdir import check_target
 from .lint import lint_posts
 from .newpost import create_post_file
 from .newpost import taken_names
-from .pregen import make_all_variants
+from .pregen import linked_variants
+from .pregen import make_variants
+from .progress import progress
 
 
 @click.command("check")
@@ -30,7 +35,8 @@ from .pregen import make_all_variants
 @with_appcontext
 def check_command(strict: bool) -> None:
     """Read every post; print one 'path: reason' line per problem; exit 1 if any."""
-    errors = content.invalid_posts()
+    with _quiet_invalid_posts():  # the loader logs each invalid post; this command prints it
+        errors = content.invalid_posts()
     for error in errors:
         click.echo(str(error))
     warnings = lint_posts() if strict else []
@@ -47,6 +53,22 @@ def check_command(strict: bool) -> None:
     click.echo(summary + (f", {len(warnings)} warning(s)" if strict else ""), err=True)
     if errors or warnings:
         raise SystemExit(1)
+
+
+class _DropInvalidPost(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "invalid post %s"
+
+
+@contextlib.contextmanager
+def _quiet_invalid_posts() -> Iterator[None]:
+    """Leave out the loader's "invalid post" log lines while the posts are read."""
+    logger, drop = logging.getLogger("blogapp.content"), _DropInvalidPost()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 @click.command("new")
@@ -133,11 +155,22 @@ def _protected_folders(app: Flask) -> dict[str, Path]:
 @with_appcontext
 def images_command() -> None:
     """Make every image variant the pages link (stored in BLOG_IMAGE_CACHE_DIR), so no
-    reader waits for one; exit 1 if any could not be made."""
-    made, failed = make_all_variants(current_app)  # type: ignore[arg-type]
+    reader waits for one; exit 1 if any could not be made.
+
+    Shows progress on stderr: a bar on a terminal, a line every tenth (or 10 s) otherwise."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo("reading the posts' pages for the images they link...", err=True)
+    urls = linked_variants(app)
+    failed = []
+    with progress(len(urls), "image variants") as advance:
+        for url, status in make_variants(app, urls):
+            if status != 200:
+                failed.append(f"{url}: {status}")
+            advance()
     for line in failed:
         click.echo(line)
-    click.echo(f"{made} image variant(s) ready in {current_app.config['BLOG_IMAGE_CACHE_DIR']}", err=True)
+    made = len(urls) - len(failed)
+    click.echo(f"{made} image variant(s) ready in {app.config['BLOG_IMAGE_CACHE_DIR']}", err=True)
     if failed:
         raise SystemExit(1)
 

@@ -43,6 +43,7 @@ def lint_posts() -> list[LintWarning]:
         else:
             found.append(LintWarning(post.source, "no excerpt (listings and meta tags use the body's first words)"))
         found += _links(post, body)
+        found += _assistant_traces(post, body)
         found += [LintWarning(post.source, problem) for problem in excerpt_problems(post, body)]
         if not body.strip():
             found.append(LintWarning(post.source, "no body: the post page shows only its title, cover and excerpt"))
@@ -101,3 +102,45 @@ def _links(post: Post, body: str) -> list[LintWarning]:
         if content.get_post(slug) is None and content.alias_target(f"/posts/{slug}") is None:
             warnings.append(LintWarning(post.source, f"link to {link} leads nowhere"))
     return warnings
+
+
+#: A run of characters a link in markdown or HTML can hold (found in one linear pass; a pattern
+#: for the whole link backtracks over a body of "http://http://…").
+_LINK_LIKE = re.compile(r"""[^\s<>"'()\[\]]+""")
+_CHATGPT_LINK = re.compile(r"https?://.*[?&]utm_source=chatgpt\.com(?![\w-])", re.IGNORECASE)
+#: How an assistant's offer of more work opens, left as a post's last paragraph.
+ASSISTANT_LEFTOVERS = (
+    "if you want this reshaped",
+    "if you want, i can",
+    "if you'd like, i can",
+    "if you would like, i can",
+    "let me know if you'd like",
+    "let me know if you want",
+    "let me know if you would like",
+    "would you like me to",
+)
+_MARKUP_START = re.compile(r"^[\s>*_#-]+")
+
+
+def _assistant_traces(post: Post, body: str) -> list[LintWarning]:
+    """Links carrying ``utm_source=chatgpt.com``, and an assistant's closing offer as the
+    body's last paragraph: text pasted from a chat, not meant for readers."""
+    warnings = [
+        LintWarning(post.source, f"link {url} carries utm_source=chatgpt.com: remove the tracking parameter")
+        for url in sorted({run.rstrip(".,;:!?") for run in _LINK_LIKE.findall(body) if _chatgpt_tagged(run)})
+    ]
+    paragraphs = [part for part in re.split(r"\n\s*\n", body.strip()) if part.strip()]
+    if paragraphs:
+        last = _MARKUP_START.sub("", paragraphs[-1]).replace("\u2019", "'")
+        words = " ".join(last.split())
+        for phrase in ASSISTANT_LEFTOVERS:
+            if words.casefold().startswith(phrase):
+                shown = words if len(words) <= 60 else words[:59] + "\u2026"
+                reason = f"the post ends with an assistant's offer ({shown!r}): remove the last paragraph"
+                warnings.append(LintWarning(post.source, reason))
+                break
+    return warnings
+
+
+def _chatgpt_tagged(run: str) -> bool:
+    return "utm_source=chatgpt.com" in run.casefold() and _CHATGPT_LINK.match(run) is not None

@@ -9,6 +9,7 @@ exactly as a reader's first request would (BLOG_IMAGE_CACHE_DIR).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from html import unescape
 from urllib.parse import urlsplit
 
@@ -21,12 +22,9 @@ from ..images.pictures import PREFIX
 _VARIANT = re.compile(r"""(?:https?://[^/\s"']+)?((?:/[^/\s"',]+)*""" + re.escape(PREFIX) + r"""[^\s"',]+)""")
 
 
-def make_all_variants(app: Flask) -> tuple[int, list[str]]:
-    """Request every variant linked from a visible post's page; return how many were made
-    or found, and the URLs that did not answer 200."""
-    site = urlsplit(app.config["BLOG_SITE_URL"] or "http://localhost")
-    prefix = site.path.rstrip("/")
-    base_url = f"{site.scheme}://{site.netloc}{prefix}/"
+def linked_variants(app: Flask) -> list[str]:
+    """Every variant URL (without the mount prefix) a visible post's page links, once each."""
+    base_url, prefix = _base(app)
     client = app.test_client()
     with app.app_context():
         slugs = [post.slug for post in content.get_posts()]
@@ -36,9 +34,21 @@ def make_all_variants(app: Flask) -> tuple[int, list[str]]:
             text = unescape(page.get_data(as_text=True))
         for url in _VARIANT.findall(text):
             urls[url[len(prefix) :]] = None
-    failed = []
+    return list(urls)
+
+
+def make_variants(app: Flask, urls: list[str]) -> Iterator[tuple[str, int]]:
+    """Request each of ``urls`` (from ``linked_variants``) through the app, which makes and
+    stores the variant; yield each URL with its status as it is done."""
+    base_url, _prefix = _base(app)
+    client = app.test_client()
     for url in urls:
         with client.get(url, base_url=base_url) as response:
-            if response.status_code != 200:
-                failed.append(f"{url}: {response.status_code}")
-    return len(urls) - len(failed), failed
+            status = response.status_code
+        yield url, status
+
+
+def _base(app: Flask) -> tuple[str, str]:
+    site = urlsplit(app.config["BLOG_SITE_URL"] or "http://localhost")
+    prefix = site.path.rstrip("/")
+    return f"{site.scheme}://{site.netloc}{prefix}/", prefix

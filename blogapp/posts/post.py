@@ -17,6 +17,7 @@ from frontmatter.default_handlers import YAMLHandler
 
 from . import fastyaml
 from . import frontmatter
+from . import yamlhints
 from .fields import HIDING_FLAGS
 from .fields import Author
 from .fields import EmptyPostError
@@ -211,7 +212,9 @@ def _front_matter(text: str, source: str) -> dict[str, Any]:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             if isinstance(exc, frontmatter.Unbounded):
                 raise FrontMatterError(source, problem, line) from None
-            raise FrontMatterError(source, f"front matter is not valid YAML: {problem}", line) from None
+            fix = yamlhints.hint(front.split("\n"), mark.line if mark else None)
+            reason = f"front matter is not valid YAML: {problem}" + (f"; {fix}" if fix else "")
+            raise FrontMatterError(source, reason, line) from None
         except Exception as exc:
             # The safe loader runs none of our code, so whatever else it raises is about the
             # text: ValueError for "2024-13-01", AttributeError for "!!timestamp soon",
