@@ -62,23 +62,41 @@ def test_the_date_sent_is_the_change_rounded_up_and_if_modified_since_compares_w
         assert not lastmodified.unmodified_since(junk, 0)
 
 
+A, B = "a" * 16, "b" * 16  # build digests, as pagecache.key.build_version makes them
+
+
 def test_a_build_is_dated_when_first_served_and_keeps_that_date(tmp_path):
     dates = tmp_path / "state" / "build-dates.json"
-    assert lastmodified.first_served("aaaa", dates, now=1000.0) == 1000.0
-    assert lastmodified.first_served("aaaa", dates, now=2000.0) == 1000.0  # a restart: same date
-    assert lastmodified.first_served("bbbb", dates, now=3000.0) == 3000.0  # new code or settings
-    assert json.loads(dates.read_text()) == {"aaaa": 1000.0, "bbbb": 3000.0}
+    assert lastmodified.first_served(A, dates, now=1000.0) == 1000.0
+    assert lastmodified.first_served(A, dates, now=2000.0) == 1000.0  # a restart: same date
+    assert lastmodified.first_served(B, dates, now=3000.0) == 3000.0  # new code or settings
+    assert json.loads(dates.read_text()) == {A: 1000.0, B: 3000.0}
     for n in range(lastmodified.BUILDS_KEPT + 5):
-        lastmodified.first_served(f"x{n}", dates, now=4000.0 + n)
+        lastmodified.first_served(f"{n:016x}", dates, now=4000.0 + n)
     assert len(json.loads(dates.read_text())) == lastmodified.BUILDS_KEPT
     dates.write_text("{not json")  # damaged: every build counts as new, never as older
-    assert lastmodified.first_served("aaaa", dates, now=5000.0) == 5000.0
+    assert lastmodified.first_served(A, dates, now=5000.0) == 5000.0
+    assert list((tmp_path / "state").iterdir()) == [dates]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    "theirs",
+    ['{"title": "my notes"}', "plain text, not JSON", '{"' + "a" * 16 + '": "yesterday"}', "[1, 2]", "x" * 70_000],
+)
+def test_a_build_dates_file_the_blog_did_not_write_is_left_as_it_is(tmp_path, theirs):
+    """BLOG_STATE_DIR may be a folder the operator uses for other things: a build-dates.json
+    that is not the blog's shape is never overwritten; the build then counts from now."""
+    dates = tmp_path / "build-dates.json"
+    dates.write_text(theirs)
+    assert lastmodified.first_served(A, dates, now=1234.0) == 1234.0
+    assert dates.read_text() == theirs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build-dates.json"]
 
 
 def test_an_unwritable_state_folder_dates_the_build_now(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert lastmodified.first_served("aaaa", blocker / "build-dates.json", now=1234.0) == 1234.0
+    assert lastmodified.first_served(A, blocker / "build-dates.json", now=1234.0) == 1234.0
 
 
 # -- the app: one date for every page and feed ---------------------------------------------------

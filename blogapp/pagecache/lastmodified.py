@@ -21,10 +21,12 @@ change within the same second as the first cannot hide behind it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -40,13 +42,18 @@ BUILDS_KEPT = 50
 
 def first_served(digest: str, dates_file: Path, now: float | None = None) -> float:
     """When the build ``digest`` (settings and code) was first served here, read from and
-    recorded in ``dates_file``. When that file cannot be written, ``now``: never too early."""
+    recorded in ``dates_file``. When that file cannot be written, or holds something that is
+    not the blog's (it is never overwritten then), ``now``: never too early."""
     now = time.time() if now is None else now
     dates = _read_dates(dates_file)
+    if dates is None:
+        logger.warning("%s is not the blog's build dates: left as it is; Last-Modified counts from now", dates_file)
+        return now
     if digest in dates:
         return dates[digest]
     dates[digest] = now
     kept = dict(sorted(dates.items(), key=lambda item: item[1])[-BUILDS_KEPT:])
+    tmp = None
     try:
         dates_file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".build-dates-", dir=dates_file.parent)
@@ -54,21 +61,40 @@ def first_served(digest: str, dates_file: Path, now: float | None = None) -> flo
             json.dump(kept, fh)
         os.replace(tmp, dates_file)
     except OSError as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)  # the temporary file this call made, nothing else
         logger.warning("cannot record the build date in %s (%s): Last-Modified counts from now", dates_file, exc)
         return now
     # Another process may have recorded this build first: its date is the one every process uses.
-    return _read_dates(dates_file).get(digest, now)
+    return (_read_dates(dates_file) or {}).get(digest, now)
 
 
-def _read_dates(dates_file: Path) -> dict[str, float]:
+#: The dates file never grows past a few KB (BUILDS_KEPT entries); anything larger is not ours.
+_DATES_MAX_BYTES = 64 * 1024
+_DIGEST = re.compile(r"[0-9a-f]{16}")
+
+
+def _read_dates(dates_file: Path) -> dict[str, float] | None:
+    """``{build digest: first served}``; {} when there is no file; None when the file is not
+    one the blog wrote (unreadable as such, another shape, too large)."""
     try:
-        with open(dates_file) as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
+        with open(dates_file, "rb") as fh:
+            raw = fh.read(_DATES_MAX_BYTES + 1)
+    except FileNotFoundError:
         return {}
-    if not isinstance(data, dict):
-        return {}
-    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float) and math.isfinite(v)}
+    except OSError:
+        return None
+    try:
+        data = json.loads(raw) if len(raw) <= _DATES_MAX_BYTES else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and _DIGEST.fullmatch(k) and isinstance(v, int | float) and math.isfinite(v)
+        for k, v in data.items()
+    ):
+        return None
+    return {k: float(v) for k, v in data.items()}
 
 
 def http_seconds(newest_change: float) -> int:
