@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from ..pagecache.entry import PROVISIONAL
 from ..posts.catalog import Visible
 from ..posts.post import Post
 from ..posts.store import ContentStore
@@ -108,7 +109,5 @@ def local_etag(app: Flask, path: str) -> str | None:
 
 def plain_etag(value: str) -> str:
     """``"abc.p"`` -> ``abc``: the tag of the body, whatever the second it was sent in."""
-    from ..pagecache.entry import PROVISIONAL
-
     value = value.strip().removeprefix("W/").strip('"')
     return value.removesuffix(PROVISIONAL)
