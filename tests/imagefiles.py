@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zlib
@@ -12,6 +13,11 @@ from PIL import Image
 
 def photo(width: int, height: int, seed: int = 1) -> Image.Image:
     """A photo-like RGB picture: gradients, blotches and grain (compresses like a photo)."""
+    return _photo(width, height, seed).copy()  # made once per size; each caller gets its own
+
+
+@functools.cache
+def _photo(width: int, height: int, seed: int) -> Image.Image:
     base = Image.linear_gradient("L").resize((width, height))
     red = base
     green = base.rotate(90).resize((width, height))
@@ -27,6 +33,20 @@ def save(image: Image.Image, path: Path, fmt: str, **params: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, fmt, **params)
     return path
+
+
+def save_photo(path: Path, width: int, height: int, fmt: str, seed: int = 1, **params: object) -> Path:
+    """``save(photo(width, height, seed), path, fmt, **params)``, encoded once per session."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_photo_bytes(width, height, seed, fmt, tuple(sorted(params.items()))))
+    return path
+
+
+@functools.cache
+def _photo_bytes(width: int, height: int, seed: int, fmt: str, params: tuple[tuple[str, object], ...]) -> bytes:
+    out = io.BytesIO()
+    _photo(width, height, seed).save(out, fmt, **dict(params))
+    return out.getvalue()
 
 
 def halves(width: int, height: int, left: tuple[int, int, int], right: tuple[int, int, int]) -> Image.Image:

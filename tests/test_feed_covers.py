@@ -16,8 +16,7 @@ from PIL import Image
 from blogapp import create_app
 from tests.conftest import DATA
 from tests.conftest import post_text
-from tests.imagefiles import photo
-from tests.imagefiles import save
+from tests.imagefiles import save_photo
 from tests.servers import Server
 
 SITE = "https://blog.example.com"
@@ -26,7 +25,7 @@ VARIANT = re.compile(r"/_img/assets/big/cover\.jpg/[0-9a-f]{16}-1200\.jpg$")
 
 @pytest.fixture
 def photo_site(config, posts_dir, public_dir, write_post):
-    save(photo(2400, 1260), public_dir / "assets" / "big" / "cover.jpg", "JPEG", quality=90)
+    save_photo(public_dir / "assets" / "big" / "cover.jpg", 2400, 1260, "JPEG", quality=90)
     write_post("photo.md", post_text("Photo", "2026-11-01T10:00:00Z", "Body text.", coverImage="/assets/big/cover.jpg"))
     app = create_app({**config, "BLOG_SITE_URL": SITE})
     return app.test_client()
@@ -87,7 +86,7 @@ def test_a_small_cover_is_named_as_it_is(client):
 def test_under_a_mount_prefix_over_gunicorn(tmp_path: Path):
     shutil.copytree(DATA / "posts", tmp_path / "posts")
     shutil.copytree(DATA / "public", tmp_path / "public")
-    save(photo(2400, 1260), tmp_path / "public" / "assets" / "big" / "cover.jpg", "JPEG", quality=90)
+    save_photo(tmp_path / "public" / "assets" / "big" / "cover.jpg", 2400, 1260, "JPEG", quality=90)
     text = post_text("Photo", "2026-11-01T10:00:00Z", "Body.", coverImage="/assets/big/cover.jpg")
     (tmp_path / "posts" / "photo.md").write_text(text)
     env = {"SCRIPT_NAME": "/blog", "FLASK_BLOG_SITE_URL": "https://example.org/blog"}

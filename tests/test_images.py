@@ -28,6 +28,7 @@ from tests.imagefiles import flat_png
 from tests.imagefiles import halves
 from tests.imagefiles import photo
 from tests.imagefiles import save
+from tests.imagefiles import save_photo
 from tests.imagefiles import swapped_primaries_icc
 from tests.imagefiles import truncated_jpeg
 
@@ -51,7 +52,7 @@ def decode(data: bytes) -> Image.Image:
 
 
 def test_variant_has_the_width_asked_the_format_and_the_aspect(tmp_path: Path):
-    source = save(photo(2400, 1260), tmp_path / "big.jpg", "JPEG", quality=90)
+    source = save_photo(tmp_path / "big.jpg", 2400, 1260, "JPEG", quality=90)
     for fmt, name in (("avif", "AVIF"), ("webp", "WEBP"), ("jpg", "JPEG"), ("png", "PNG")):
         image = decode(images.make_variant(str(source), 640, fmt))
         assert image.format == name
@@ -171,7 +172,7 @@ def test_store_makes_once_and_heals_empty_or_truncated_files(tmp_path: Path):
         (tmp_path / name).write_bytes(broken)
         assert store.lookup(name) is None
         assert Path(store.get_or_make(name, make)).read_bytes() == blob
-    avif = images.make_variant(str(save(photo(400, 200), tmp_path / "s.png", "PNG")), 200, "avif")
+    avif = images.make_variant(str(save_photo(tmp_path / "s.png", 400, 200, "PNG")), 200, "avif")
     (tmp_path / "00000000000000ab-200.avif").write_bytes(avif[:-10])
     assert store.lookup("00000000000000ab-200.avif") is None
     (tmp_path / "00000000000000ab-200.avif").write_bytes(avif)
@@ -296,8 +297,8 @@ def test_cache_folder_among_the_blogs_own_files_is_refused(
 @pytest.fixture
 def photo_post(public_dir: Path, write_post) -> Path:
     """The newest post (the home page's hero) with a 2400-px JPEG cover and a body image."""
-    cover = save(photo(2400, 1260), public_dir / "assets" / "big" / "cover.jpg", "JPEG", quality=90)
-    save(photo(1600, 900, 2), public_dir / "assets" / "big" / "inline.png", "PNG")
+    cover = save_photo(public_dir / "assets" / "big" / "cover.jpg", 2400, 1260, "JPEG", quality=90)
+    save_photo(public_dir / "assets" / "big" / "inline.png", 1600, 900, "PNG", seed=2)
     body = "Text.\n\n![A chart](/assets/big/inline.png)\n\n![Remote](https://cdn.example.com/x.jpg)\n"
     write_post("photo.md", post_text("Photo", NEWEST, body, coverImage="/assets/big/cover.jpg"))
     return cover
@@ -337,7 +338,7 @@ def test_post_page_cover_body_and_share_image(app: Flask, client, photo_post: Pa
 
 
 def test_author_page_offers_the_pictures_variants(app: Flask, client, public_dir: Path, write_post):
-    save(photo(600, 600), public_dir / "assets" / "authors" / "big.jpg", "JPEG", quality=90)
+    save_photo(public_dir / "assets" / "authors" / "big.jpg", 600, 600, "JPEG", quality=90)
     author = '{"name": "Big Picture", "picture": "/assets/authors/big.jpg"}'
     write_post("by-big.md", post_text("By Big", NEWEST, "Text.", author=author))
     html = client.get("/authors/big-picture").get_data(as_text=True)
@@ -391,7 +392,7 @@ def test_variant_route_headers_and_refusals(app: Flask, client, photo_post: Path
 
 def test_changed_source_changes_the_urls_and_a_former_digest_redirects(app: Flask, client, photo_post: Path):
     old = variant_urls(client.get("/").get_data(as_text=True))
-    save(photo(2000, 1050, 7), photo_post, "JPEG", quality=80)
+    save_photo(photo_post, 2000, 1050, "JPEG", seed=7, quality=80)
     new = variant_urls(client.get("/").get_data(as_text=True))
     changed = [u for u in new if "/big/cover.jpg/" in u]
     assert changed and not set(changed) & set(old)
@@ -404,8 +405,8 @@ def test_changed_source_changes_the_urls_and_a_former_digest_redirects(app: Flas
 
 
 def test_only_images_a_visible_post_uses_get_variants(app: Flask, client, public_dir: Path, write_post):
-    for name in ("unlinked.jpg", "draft-cover.jpg", "later.jpg"):
-        save(photo(1600, 900), public_dir / "assets" / name, "JPEG", quality=90)
+    for seed, name in enumerate(("unlinked.jpg", "draft-cover.jpg", "later.jpg"), start=11):
+        save_photo(public_dir / "assets" / name, 1600, 900, "JPEG", seed=seed, quality=90)  # three files
     draft = post_text("Draft", NEWEST, "Body.", coverImage="/assets/draft-cover.jpg")
     write_post("secret.md", draft.replace("---\n", "---\ndraft: true\n", 1))
     os.symlink(public_dir / "assets" / "later.jpg", public_dir / "assets" / "alias.jpg")
@@ -428,9 +429,8 @@ def test_only_images_a_visible_post_uses_get_variants(app: Flask, client, public
 def test_a_page_links_no_variant_that_answers_404(client, public_dir: Path, write_post):
     # publicwatch.references keeps at most MAX_REFS_PER_POST paths a post: past them, a page
     # shows the plain file rather than variants the route would refuse.
-    small = photo(500, 300)
     for i in range(105):
-        save(small, public_dir / "many" / f"{i:03}.png", "PNG")
+        save_photo(public_dir / "many" / f"{i:03}.png", 500, 300, "PNG")
     write_post("many.md", post_text("Many", NEWEST, "\n\n".join(f"![{i}](/many/{i:03}.png)" for i in range(105))))
     html = client.get("/posts/many").get_data(as_text=True)
     assert "/_img/many/000.png/" in html and '<img src="/many/104.png"' in html
@@ -567,7 +567,7 @@ def test_images_command_makes_every_linked_variant(config: dict, photo_post: Pat
 
 
 def test_check_strict_warns_about_oversized_and_broken_images(runner, public_dir: Path, write_post):
-    save(photo(4200, 600), public_dir / "assets" / "wide.jpg", "JPEG", quality=60)
+    save_photo(public_dir / "assets" / "wide.jpg", 4200, 600, "JPEG", quality=60)
     (public_dir / "assets" / "bomb.png").write_bytes(bomb_png())
     write_post("wide.md", post_text("Wide", NEWEST, "![b](/assets/bomb.png)", coverImage="/assets/wide.jpg"))
     result = runner.invoke(args=["check", "--strict"])
@@ -576,7 +576,7 @@ def test_check_strict_warns_about_oversized_and_broken_images(runner, public_dir
 
 
 def test_body_images_relative_paths_and_an_authors_own_srcset(config: dict, public_dir: Path, write_post):
-    save(photo(1600, 900), public_dir / "assets" / "big" / "inline.png", "PNG")
+    save_photo(public_dir / "assets" / "big" / "inline.png", 1600, 900, "PNG")
     body = (
         "![rel](../assets/big/inline.png)\n\n"
         '<img src="/assets/big/inline.png" srcset="/assets/big/inline.png 1600w" alt="own">\n\n'

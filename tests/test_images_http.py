@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import post_text
-from .imagefiles import photo
-from .imagefiles import save
+from .imagefiles import save_photo
 from .servers import Server
 from .support import CHROMIUM
 from .support import FLAGS
@@ -32,7 +31,7 @@ def add_photo_post(tmp_path: Path, width: int = 2400, height: int = 1260, fmt: s
     shutil.copytree(DATA / "posts", tmp_path / "posts")
     shutil.copytree(DATA / "public", tmp_path / "public")
     suffix = "jpg" if fmt == "JPEG" else "png"
-    save(photo(width, height), tmp_path / "public" / "assets" / "big" / f"cover.{suffix}", fmt, quality=90)
+    save_photo(tmp_path / "public" / "assets" / "big" / f"cover.{suffix}", width, height, fmt, quality=90)
     text = post_text("Photo", NEWEST, "Body.", coverImage=f"/assets/big/cover.{suffix}")
     (tmp_path / "posts" / "photo.md").write_text(text)
 

@@ -48,12 +48,8 @@ YEAR = 31536000
 #: recently used go first); one larger than MEMORY_BYTES // 8 is not held: its readers are
 #: sent to the original instead.
 MEMORY_BYTES = 16 * 1024 * 1024
-#: Sources that failed to decode, by digest: later requests go straight to the original.
-_FAILED: dict[str, str] = {}
-_FAILED_MAX = 1024
-#: Cache-folder problems already logged by this worker.
-_LOGGED: set[str] = set()
-_ENCODES = encodes.Encodes()
+#: Sources remembered as failing to decode (the oldest are forgotten first).
+FAILED_MAX = 1024
 
 
 class _Memory:
@@ -91,7 +87,21 @@ class _Memory:
                 self.total -= len(self._items.popitem(last=False)[1])
 
 
-_MEMORY = _Memory(MEMORY_BYTES)
+class _State:
+    """What one app's variant route remembers in this worker (one per app, so two blogs in
+    one process, or two apps of the tests, share none of it)."""
+
+    def __init__(self) -> None:
+        #: Sources that failed to decode, by digest: later requests go straight to the original.
+        self.failed: dict[str, str] = {}
+        #: Cache-folder problems already logged.
+        self.logged: set[str] = set()
+        self.encodes = encodes.Encodes()
+        self.memory = _Memory(MEMORY_BYTES)
+
+
+def _state() -> _State:
+    return current_app.extensions.setdefault("blog_variant_state", _State())
 
 
 @bp.route(pictures.PREFIX + "<path:source>/<name>")
@@ -112,17 +122,18 @@ def variant(source: str, name: str) -> Response:
         response = redirect(request.script_root + pictures.variant_path(source, found, width, fmt), 302)
         response.cache_control.max_age = 60
         return response
-    if version in _FAILED:
+    state = _state()
+    if version in state.failed:
         return _original(source)
     key = f"{version}-{width}.{fmt}"
-    kept = _MEMORY.get(key)
+    kept = state.memory.get(key)
     if kept is not None:
         return _from_memory(kept, fmt)
-    if _MEMORY.too_big(key):
+    if state.memory.too_big(key):
         return _original(source)
     store: VariantStore = current_app.extensions["blog_images"]
     try:
-        made = _ENCODES.run(
+        made = state.encodes.run(
             key,
             lambda: offload.run(store.get_or_make, key, lambda: pixels.make_variant(real, width, fmt)),
             encodes.client_gone(request.environ.get("gunicorn.socket")),
@@ -130,17 +141,17 @@ def variant(source: str, name: str) -> Response:
     except encodes.Dropped:
         return Response(status=499)  # nobody is there to read it
     except pixels.VariantError as exc:
-        if version not in _FAILED:
+        if version not in state.failed:
             logger.warning("%s: cannot make image variants (%s); serving the original", real, exc)
-        if len(_FAILED) >= _FAILED_MAX:
-            _FAILED.clear()
-        _FAILED[version] = str(exc)
+        if len(state.failed) >= FAILED_MAX:
+            state.failed.pop(next(iter(state.failed)))
+        state.failed[version] = str(exc)
         return _original(source)
-    if store.problem and store.problem not in _LOGGED:
-        _LOGGED.add(store.problem)
+    if store.problem and store.problem not in state.logged:
+        state.logged.add(store.problem)
         logger.warning("image cache folder unusable, variants made in memory: %s", store.problem)
     if isinstance(made, bytes):
-        _MEMORY.put(key, made)
+        state.memory.put(key, made)
         return _from_memory(made, fmt)
     response = send_file(made, mimetype=pixels.MIME[fmt], conditional=True, max_age=YEAR)
     response.cache_control.immutable = True
