@@ -30,6 +30,8 @@ from blogapp.posts.fields import FrontMatterError
 from blogapp.posts.fields import MissingFieldError
 from blogapp.posts.fields import SlugError
 from blogapp.posts.fields import TooLargeError
+from blogapp.posts.post import parse_post
+from blogapp.text import documents
 
 from .conftest import post_text
 from .support import FakeMonotonic
@@ -688,3 +690,28 @@ def test_a_miss_works_out_the_visible_posts_once(app, client, monkeypatch):
     assert response.status_code == 200 and response.headers["X-Cache"] == "MISS"
     # One for the key, one to check that the posts did not change during the render.
     assert len(calls) == 2
+
+
+def test_feed_renderings_kept_are_bounded_in_count_and_bytes(monkeypatch):
+    """Documents keeps the feeds' HTML of the last FEED_HTML_KEPT posts, within FEED_HTML_BYTES:
+    the oldest is made again when asked again; one too large is never kept."""
+    bodies = {f"p{i}": f"Body {i}." for i in range(3)} | {"big": "x" * 400}
+    posts = {
+        slug: parse_post(
+            f"---\ntitle: {slug}\ndate: 2024-01-01\n---\n", f"{slug}.md", slug=slug, timezone=dt.UTC, default_author="A"
+        )
+        for slug in bodies
+    }
+    monkeypatch.setattr(documents, "FEED_HTML_KEPT", 2)
+    monkeypatch.setattr(documents, "FEED_HTML_BYTES", 8 * 100)
+    made: list[str] = []
+    real = documents.render_body
+    monkeypatch.setattr(documents, "render_body", lambda text, **kw: made.append(text) or real(text, **kw))
+    docs = documents.Documents(lambda post: bodies[post.slug], trust_html=False)
+    for slug in ("p0", "p1", "p0", "p2", "p0", "p1"):
+        assert f"Body {slug[1]}." in docs.render(posts[slug], for_page=False).html
+    # p0 kept while used; p1 evicted by p2 (two kept), so made twice
+    assert made == ["Body 0.", "Body 1.", "Body 2.", "Body 1."]
+    docs.render(posts["big"], for_page=False)
+    docs.render(posts["big"], for_page=False)
+    assert made.count("x" * 400) == 2  # over FEED_HTML_BYTES // 8: never kept

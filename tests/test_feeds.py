@@ -33,6 +33,7 @@ from werkzeug.http import http_date
 from blogapp import content
 from blogapp import create_app
 from blogapp.pagecache import entry as cacheentry
+from blogapp.text import documents
 from blogapp.text.markup import render_markdown
 
 from .conftest import DATA
@@ -379,6 +380,25 @@ def test_content_is_the_full_post_html_with_absolute_urls(site_app, site_client,
     assert "Hello body text" in hello.content
 
 
+def test_a_post_is_rendered_once_for_every_feed_that_lists_it(config, write_post, monkeypatch):
+    """A post's feed HTML is the same in the site's feeds and its tags' (three formats each):
+    it is rendered once, and again only when its file changes (a new Post)."""
+    rendered: list[str] = []
+    real = documents.render_body
+    monkeypatch.setattr(documents, "render_body", lambda text, **kw: rendered.append(text) or real(text, **kw))
+    write_post("shared.md", post_text("Shared", body="Shared body text.", tags="[python, flask]"))
+    client = create_app({**config, "BLOG_SITE_URL": SITE_URL}).test_client()
+    urls = [feed_urls(fmt, tag) for fmt in FORMATS for tag in (None, "python", "flask")]
+    for url in urls:
+        assert "Shared body text." in client.get(url).get_data(as_text=True), url
+    assert sum("Shared body text." in text for text in rendered) == 1
+    write_post("shared.md", post_text("Shared", body="Edited body text.", tags="[python, flask]"))
+    for url in urls:
+        shown = client.get(url).get_data(as_text=True)
+        assert "Edited body text." in shown and "Shared body text." not in shown, url
+    assert sum("Edited body text." in text for text in rendered) == 1
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_relative_urls_in_content_become_absolute(config, write_post, fmt):
     """Root-relative paths go on BLOG_SITE_URL (prefix kept once); others resolve on the post URL."""
@@ -424,32 +444,39 @@ def test_id_override_is_kept_when_the_post_is_renamed(make_site_app, posts_dir, 
     assert after.link == f"{SITE_URL}/posts/second-name"
 
 
-#: Run by ``python -c``: serve one GET from a new app over the JSON configuration in argv[1].
+#: Run by ``python -c``: GET each URL of argv[2:] from a new app over the JSON configuration
+#: in argv[1]; print {url: body} as JSON.
 SERVE_ONCE = """
 import json, sys
 from blogapp import create_app
-response = create_app(json.loads(sys.argv[1])).test_client().get(sys.argv[2])
-assert response.status_code == 200, response.status_code
-sys.stdout.buffer.write(response.data)
+client = create_app(json.loads(sys.argv[1])).test_client()
+bodies = {}
+for url in sys.argv[2:]:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    bodies[url] = response.get_data(as_text=True)
+print(json.dumps(bodies))
 """
 
 
-def ids_from_a_new_process(config: dict, url: str, hash_seed: str) -> list[str]:
-    """The entry ids of the feed at ``url`` as a new Python process with PYTHONHASHSEED=``hash_seed`` serves it."""
+def ids_from_a_new_process(config: dict, urls: list[str], hash_seed: str) -> dict[str, list[str]]:
+    """The entry ids of the feeds at ``urls`` as a new Python process with PYTHONHASHSEED=``hash_seed`` serves them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     env["PYTHONHASHSEED"] = hash_seed
-    cmd = [sys.executable, "-c", SERVE_ONCE, json.dumps({**config, "BLOG_SITE_URL": SITE_URL}), url]
+    cmd = [sys.executable, "-c", SERVE_ONCE, json.dumps({**config, "BLOG_SITE_URL": SITE_URL}), *urls]
     out = subprocess.run(cmd, cwd=DATA.parent.parent, env=env, capture_output=True, check=True, timeout=120)
-    return [e.id for e in parse_feed(url, out.stdout).entries]
+    bodies = json.loads(out.stdout)
+    return {url: [e.id for e in parse_feed(url, bodies[url].encode()).entries] for url in urls}
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_ids_are_stable_across_restarts(config, fmt):
+def test_ids_are_stable_across_restarts(config):
     """Two processes with different string hashes (as two starts of the server have) give the
-    same ids: an id built from ``hash()`` or a set's order would differ here."""
-    first = ids_from_a_new_process(config, feed_urls(fmt), "1")
-    assert len(first) == 18 and all(first)
-    assert ids_from_a_new_process(config, feed_urls(fmt), "2") == first
+    same ids in every format: an id built from ``hash()`` or a set's order would differ here."""
+    urls = [feed_urls(fmt) for fmt in FORMATS]
+    first = ids_from_a_new_process(config, urls, "1")
+    for url in urls:
+        assert len(first[url]) == 18 and all(first[url]), url
+    assert ids_from_a_new_process(config, urls, "2") == first
 
 
 @pytest.mark.parametrize("field_name", ["updated", "lastModified"])

@@ -30,6 +30,10 @@ from .summary import summarize
 #: within BODIES_BYTES of text (a body alone larger than that is read again when asked again).
 BODIES_KEPT = 16
 BODIES_BYTES = 8 * 1024 * 1024
+#: Feed renderings kept (a post's HTML is the same in every feed that lists it: the site's,
+#: its tags', its author's, in three formats), within FEED_HTML_BYTES of HTML.
+FEED_HTML_KEPT = 256
+FEED_HTML_BYTES = 16 * 1024 * 1024
 
 
 class Documents:
@@ -43,6 +47,8 @@ class Documents:
         #: BLOG_TRUST_HTML, read once: ``render`` applies it to every post.
         self.trust_html = trust_html
         self._summaries: weakref.WeakKeyDictionary[Post, Summary] = weakref.WeakKeyDictionary()
+        self._feed_html: OrderedDict[Post, RenderedBody] = OrderedDict()
+        self._feed_kept = 0  # characters of the feed renderings kept
 
     def body(self, post: Post) -> str:
         """``post``'s markdown body: read from its file the first time it is asked for, then
@@ -71,7 +77,31 @@ class Documents:
     def render(self, post: Post, *, for_page: bool = True) -> RenderedBody:
         """``post``'s body, read from the file now, rendered (and sanitized unless
         BLOG_TRUST_HTML); ``for_page`` adds heading permalinks, as ``markup.render_body`` says.
-        A leading heading repeating the title is not rendered: what it adds is the subtitle."""
+        A leading heading repeating the title is not rendered: what it adds is the subtitle.
+        The feeds' rendering (``for_page=False``) of the last FEED_HTML_KEPT posts is kept."""
+        if not for_page:
+            return self._feed_render(post)
+        return self._render(post, for_page=True)
+
+    def _feed_render(self, post: Post) -> RenderedBody:
+        found = self._feed_html.get(post)
+        if found is not None:
+            with self._lock:
+                if post in self._feed_html:
+                    self._feed_html.move_to_end(post)
+            return found
+        found = self._render(post, for_page=False)
+        size = len(found.html)
+        if size <= FEED_HTML_BYTES // 8:
+            with self._lock:
+                if post not in self._feed_html:
+                    self._feed_html[post] = found
+                    self._feed_kept += size
+                while len(self._feed_html) > FEED_HTML_KEPT or self._feed_kept > FEED_HTML_BYTES:
+                    self._feed_kept -= len(self._feed_html.popitem(last=False)[1].html)
+        return found
+
+    def _render(self, post: Post, *, for_page: bool) -> RenderedBody:
         subtitle, body = split_subtitle(self.body(post), post.title)
         render = functools.partial(render_body, trust_html=self.trust_html, for_page=for_page)
         rendered = offload.run(render, body) if len(body) > offload.BIG_TEXT_CHARS else render(body)
