@@ -238,10 +238,14 @@ def test_export_needs_a_site_url(runner, tmp_path):
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (links as their target's name), for before/after checks."""
+    """Every file under ``folder`` (links as their target's name), for before/after checks;
+    not Python's own bytecode caches (``__pycache__``), which the interpreter writes wherever
+    it imports from unless PYTHONDONTWRITEBYTECODE is set."""
     found = {}
     for path in sorted(folder.rglob("*")):
         key = path.relative_to(folder).as_posix()
+        if "__pycache__" in path.relative_to(folder).parts:
+            continue
         if path.is_symlink():
             found[key] = os.readlink(path).encode()
         elif path.is_file():
