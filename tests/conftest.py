@@ -119,8 +119,7 @@ def tier_of(item: pytest.Item) -> str:
 
 #: System tests of these modules hold time bounds (2 s freshness under load, revalidations a
 #: second, a worker answering while another request renders): they run in one lane, one at a
-#: time; the other system tests in a second lane. So at most two servers run at once, and no
-#: two of these measure each other.
+#: time, and no two of them measure each other.
 TIMED_MODULES = {
     "test_load",
     "test_edge",
@@ -131,6 +130,31 @@ TIMED_MODULES = {
     "test_related",
     "test_images_http",
 }
+#: The other system tests wait on their servers more than they work: two more lanes, each of
+#: about a third of the system tier's time. Chromium's pages in this one, beside the WebSub
+#: hub's rounds; every other system test in the "system" lane.
+BROWSER_MODULES = {
+    "test_browser",
+    "test_code_blocks",
+    "test_listings",
+    "test_series_browser",
+    "test_avatar_contrast",
+    "test_preview",
+    "test_websub_system",
+}
+
+
+def lane_of(module: str) -> str:
+    """The xdist group of a system test of ``module`` (its short name)."""
+    if module in TIMED_MODULES:
+        return "system-timed"
+    return "system-browser" if module in BROWSER_MODULES else "system"
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: a worker for each system lane and the unit and app tests beside them, at
+    least (the lanes mostly wait on their servers); one a core on a larger machine."""
+    return max(4, os.cpu_count() or 1)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
@@ -143,7 +167,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = tier_of(item)
         item.add_marker(tier)
         if tier == "system":
-            lane = "system-timed" if item.module.__name__.rpartition(".")[2] in TIMED_MODULES else "system"
+            lane = lane_of(item.module.__name__.rpartition(".")[2])
             item.add_marker(pytest.mark.xdist_group(lane))
             if grouping and "@" not in item.nodeid.rpartition("]")[2]:
                 # pytest-xdist 3.8 groups a test by renaming it "nodeid@group" through

@@ -19,6 +19,14 @@ def server(tmp_path):
     srv.stop()
 
 
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """One gunicorn for the tests that only read from it (they change no file)."""
+    srv = Server(tmp_path_factory.mktemp("shared"))
+    yield srv
+    srv.stop()
+
+
 def test_every_worker_sees_an_edit_within_two_seconds(server):
     path = server.posts / "live.md"
     path.write_text(post_text("Live", body="OLD-TEXT"))
@@ -81,13 +89,13 @@ def test_additions_and_deletions_reach_every_worker(server):
             conn.close()
 
 
-def test_serves_pages_assets_and_errors(server):
-    assert server.get("/")[0] == 200
-    assert server.get("/posts/hello-world")[0] == 200
-    status, body = server.get("/assets/blog/cover.png")
+def test_serves_pages_assets_and_errors(shared_server):
+    assert shared_server.get("/")[0] == 200
+    assert shared_server.get("/posts/hello-world")[0] == 200
+    status, body = shared_server.get("/assets/blog/cover.png")
     assert status == 200 and body.startswith(b"\x89PNG")
-    assert server.get("/static/css/site.css")[0] == 200
-    assert server.get("/nope")[0] == 404
+    assert shared_server.get("/static/css/site.css")[0] == 200
+    assert shared_server.get("/nope")[0] == 404
 
 
 @pytest.mark.parametrize(
@@ -105,8 +113,8 @@ def test_serves_pages_assets_and_errors(server):
         b"/page/-1",
     ],
 )
-def test_raw_hostile_requests_are_4xx(server, target):
-    status = server.raw(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+def test_raw_hostile_requests_are_4xx(shared_server, target):
+    status = shared_server.raw(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     assert 400 <= status < 500, (target, status)
 
 
@@ -124,9 +132,9 @@ def test_mounted_under_a_prefix(tmp_path):
         srv.stop()
 
 
-def test_access_log_lines_reach_stdout(server):
+def test_access_log_lines_reach_stdout(shared_server):
     """gunicorn.conf.py's access logger writes the combined log format, one line a request."""
-    conn = server.connect()
+    conn = shared_server.connect()
     conn.request(
         "GET", "/posts/hello-world?from=test", headers={"User-Agent": 'probe "x"', "Referer": "http://r.example/"}
     )
@@ -135,10 +143,10 @@ def test_access_log_lines_reach_stdout(server):
     deadline = time.monotonic() + 5
     wanted = '"GET /posts/hello-world?from=test HTTP/1.1" 200 '
     while time.monotonic() < deadline:
-        log = server.log_text()
+        log = shared_server.log_text()
         if wanted in log:
             break
         time.sleep(0.05)
-    line = next(line for line in server.log_text().splitlines() if wanted in line)
+    line = next(line for line in shared_server.log_text().splitlines() if wanted in line)
     assert line.startswith("127.0.0.1 - - [")
     assert line.endswith('"http://r.example/" "probe \\"x\\""')

@@ -23,9 +23,10 @@ from tests.servers import free_port
 from tests.servers import render_nginx_site
 
 
-@pytest.fixture
-def server(tmp_path):
-    srv = Server(tmp_path)
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One gunicorn for this module's tests that use it: they only read from it."""
+    srv = Server(tmp_path_factory.mktemp("server"))
     yield srv
     srv.stop()
 

@@ -178,18 +178,32 @@ SHOWN = {
 }
 
 
-def _prepare(change: str, posts: Path) -> float | None:
+#: Seconds ahead the scheduled post is due, tried in turn: far enough for the server to start
+#: and every worker to agree on the dates before it goes live; a loaded machine that takes
+#: longer gets the next (the attempt is started again, never judged).
+DUE_IN = (4, 12, 30)
+
+
+class TooLate(Exception):
+    """The scheduled post went live before the dates a client holds were taken."""
+
+
+def _prepare(change: str, posts: Path, due_in: float = DUE_IN[0]) -> float | None:
     """Files written before the server starts; for the scheduled post, when it is due."""
     if change == "post deleted":
         (posts / "doomed.md").write_text(post_text("Doomed Post", date="2025-06-01T00:00:00Z"))
     if change == "scheduled post due":
-        # Far enough ahead for the server to start and every worker to agree on the dates
-        # before it goes live, even on a loaded machine; _change waits for it.
-        due = int(time.time()) + 12
+        due = int(time.time()) + due_in
         iso = dt.datetime.fromtimestamp(due, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         (posts / "due.md").write_text(post_text("Scheduled Post", date=iso))
         return due
     return None
+
+
+def _attempts(change: str, tmp_path: Path) -> list[tuple[float, Path]]:
+    """(seconds ahead the scheduled post is due, a fresh folder) for each attempt."""
+    tries = DUE_IN if change == "scheduled post due" else DUE_IN[:1]
+    return [(due_in, tmp_path / f"try{n}") for n, due_in in enumerate(tries)]
 
 
 def _change(change: str, posts: Path, project: Path, due: float | None) -> None:
@@ -201,7 +215,9 @@ def _change(change: str, posts: Path, project: Path, due: float | None) -> None:
     elif change == "post deleted":
         (posts / "doomed.md").unlink()
     elif change == "scheduled post due":
-        assert due is not None and time.time() < due, "the post went live before the dates were taken"
+        assert due is not None
+        if time.time() >= due:
+            raise TooLate
         time.sleep(max(0.0, due - time.time()))
     elif change == "template changed":
         base = project / "templates" / "base.html"
@@ -282,12 +298,22 @@ def _before(get: Callable[..., tuple[int, dict[str, str], bytes]], change: str) 
 
 @pytest.mark.parametrize("change", CHANGES)
 def test_only_if_modified_since_sees_every_change_on_gunicorn(tmp_path, change):
+    for due_in, folder in _attempts(change, tmp_path):
+        folder.mkdir()
+        try:
+            return _on_gunicorn(folder, change, due_in)
+        except TooLate:
+            continue
+    pytest.fail("the scheduled post went live before the dates were taken, however far ahead it was due")
+
+
+def _on_gunicorn(tmp_path: Path, change: str, due_in: float) -> None:
     project = copy_project(tmp_path / "project") if change == "template changed" else servers.ROOT
     posts = tmp_path / "posts"
     posts.mkdir()
     for source in (servers.DATA / "posts").glob("*.md"):
         (posts / source.name).write_bytes(source.read_bytes())
-    due = _prepare(change, posts)
+    due = _prepare(change, posts, due_in)
     server = Server(tmp_path, posts=posts, root=project)
     restarted: Server | None = None
     try:
@@ -307,10 +333,20 @@ def test_only_if_modified_since_sees_every_change_on_gunicorn(tmp_path, change):
 
 @pytest.mark.parametrize("change", CHANGES)
 def test_only_if_modified_since_sees_every_change_through_the_edge(tmp_path, monkeypatch, change):
+    for due_in, folder in _attempts(change, tmp_path):
+        folder.mkdir()
+        try:
+            return _through_the_edge(folder, monkeypatch, change, due_in)
+        except TooLate:
+            continue
+    pytest.fail("the scheduled post went live before the dates were taken, however far ahead it was due")
+
+
+def _through_the_edge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, due_in: float) -> None:
     project = copy_project(tmp_path / "project") if change == "template changed" else servers.ROOT
     gunicorn, nginx = start_nginx_stack(tmp_path, root=project)
     try:
-        due = _prepare(change, gunicorn.posts)
+        due = _prepare(change, gunicorn.posts, due_in)
         get = _nginx_get(nginx)
         if change == "post deleted":  # written after the start: wait until it shows
             _until(lambda: all(b"Doomed Post" in get(url)[2] for url in SHOWN[change]), 5, "the post shown")
