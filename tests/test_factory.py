@@ -1,10 +1,12 @@
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from blogapp import create_app
 from blogapp.config import DEFAULTS
 from blogapp.config import ConfigError
+from blogapp.web.templating import CompiledTemplates
 
 
 def test_config_from_test_config(config):
@@ -62,3 +64,38 @@ def test_every_setting_is_documented():
     table = reference.split("## Settings", 1)[1].split("\n## ", 1)[0]
     missing = [key for key in DEFAULTS if f"| `{key}` |" not in table]
     assert not missing, f"settings missing from docs/reference.md: {missing}"
+
+
+def _counting_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def compile(self, source, name=None, filename=None, *args, **kwargs):
+        compiled.append(name)
+        return real(self, source, name, filename, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile)
+    return compiled
+
+
+def test_a_second_app_in_the_process_compiles_no_template(config, monkeypatch):
+    """Templates are compiled once a process (templating.CompiledTemplates), not once an app."""
+    compiled = _counting_compiles(monkeypatch)
+    assert create_app(config).test_client().get("/posts/hello-world").status_code == 200
+    compiled.clear()  # whatever an earlier test left to compile
+    assert create_app(config).test_client().get("/posts/hello-world").status_code == 200
+    assert compiled == []
+
+
+def test_an_edited_template_is_compiled_again(monkeypatch):
+    compiled = _counting_compiles(monkeypatch)
+    shared = CompiledTemplates()
+    sources = {"page.html": "old {{ x }}"}
+    first = jinja2.Environment(loader=jinja2.DictLoader(sources), bytecode_cache=shared)
+    assert first.get_template("page.html").render(x=1) == "old 1"
+    second = jinja2.Environment(loader=jinja2.DictLoader(sources), bytecode_cache=shared)
+    assert second.get_template("page.html").render(x=2) == "old 2"
+    sources["page.html"] = "new {{ x }}"
+    third = jinja2.Environment(loader=jinja2.DictLoader(sources), bytecode_cache=shared)
+    assert third.get_template("page.html").render(x=3) == "new 3"
+    assert compiled == ["page.html", "page.html"]  # the first and the edited source, not the second
