@@ -117,22 +117,9 @@ def tier_of(item: pytest.Item) -> str:
     return "unit"
 
 
-#: System tests of these modules hold time bounds (2 s freshness under load, revalidations a
-#: second, a worker answering while another request renders): they run in one lane, one at a
-#: time, and no two of them measure each other.
-TIMED_MODULES = {
-    "test_load",
-    "test_edge",
-    "test_redis",
-    "test_gunicorn",
-    "test_hostile_render",
-    "test_last_modified",
-    "test_related",
-    "test_images_http",
-}
-#: The other system tests wait on their servers more than they work: two more lanes, each of
-#: about a third of the system tier's time. Chromium's pages in this one, beside the WebSub
-#: hub's rounds; every other system test in the "system" lane.
+#: The other system tests wait on their servers more than they work: two lanes beside the
+#: timed one, each of about a third of the system tier's time. Chromium's pages in this one,
+#: beside the WebSub hub's rounds; every other system test in the "system" lane.
 BROWSER_MODULES = {
     "test_browser",
     "test_code_blocks",
@@ -144,11 +131,13 @@ BROWSER_MODULES = {
 }
 
 
-def lane_of(module: str) -> str:
-    """The xdist group of a system test of ``module`` (its short name)."""
-    if module in TIMED_MODULES:
+def lane_of(item: pytest.Item) -> str:
+    """The xdist group of a system test. Tests marked ``timed`` hold time bounds (2 s freshness
+    under load, revalidations a second, a worker answering while another request renders):
+    they run in one lane, one at a time, so no two of them measure each other."""
+    if item.get_closest_marker("timed"):
         return "system-timed"
-    return "system-browser" if module in BROWSER_MODULES else "system"
+    return "system-browser" if item.module.__name__.rpartition(".")[2] in BROWSER_MODULES else "system"
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -167,7 +156,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = tier_of(item)
         item.add_marker(tier)
         if tier == "system":
-            lane = lane_of(item.module.__name__.rpartition(".")[2])
+            lane = lane_of(item)
             item.add_marker(pytest.mark.xdist_group(lane))
             if grouping and "@" not in item.nodeid.rpartition("]")[2]:
                 # pytest-xdist 3.8 groups a test by renaming it "nodeid@group" through

@@ -32,6 +32,9 @@ from tests.servers import decoded_text
 from tests.servers import nginx_stack
 from tests.servers import start_nginx_stack
 
+#: Its system tests hold time bounds: the timed lane (tests/conftest.py).
+pytestmark = pytest.mark.timed
+
 #: What the README promises for a content change, through nginx as without it.
 VISIBLE_WITHIN = 2.0
 _CANONICAL = re.compile(r'<link rel="canonical" href="([^"]+)"')

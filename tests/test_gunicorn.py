@@ -27,6 +27,7 @@ def shared_server(tmp_path_factory):
     srv.stop()
 
 
+@pytest.mark.timed
 def test_every_worker_sees_an_edit_within_two_seconds(server):
     path = server.posts / "live.md"
     path.write_text(post_text("Live", body="OLD-TEXT"))
@@ -75,6 +76,7 @@ def _every_worker_answers(
     assert not late, late
 
 
+@pytest.mark.timed
 def test_additions_and_deletions_reach_every_worker(server):
     status, _ = server.get("/posts/added")
     assert status == 404

@@ -9,9 +9,14 @@ import string
 import threading
 import time
 
+import pytest
+
 from tests.conftest import DATA
 from tests.conftest import post_text
 from tests.servers import Server
+
+#: Its system tests hold time bounds: the timed lane (tests/conftest.py).
+pytestmark = pytest.mark.timed
 
 #: The issue's post: 2 MiB of 233,000 distinct words (here ~1.9 MB, under BLOG_MAX_POST_BYTES).
 BIG_WORDS = 233_000

@@ -48,6 +48,7 @@ def server(tmp_path: Path):
     server.stop()
 
 
+@pytest.mark.timed
 def test_parallel_first_requests_make_one_identical_file(server: Server, tmp_path: Path):
     status, body = server.get("/")
     assert status == 200
@@ -78,6 +79,7 @@ def test_variant_headers_conditional_and_range(server: Server):
     assert server.get("/_img/assets/big/cover.jpg/0000000000000000-720.webp")[0] == 404  # a made-up digest
 
 
+@pytest.mark.timed
 def test_making_a_variant_does_not_stop_cached_pages(tmp_path: Path):
     """One gevent worker: while a large variant is encoded (in the hub's thread pool), a
     cached page on the same worker still answers."""
@@ -115,6 +117,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.timed
 def test_an_uncacheable_variant_is_encoded_once_for_concurrent_and_later_requests(tmp_path: Path):
     """BLOG_IMAGE_CACHE_BYTES=0 (nothing fits on disk), one gevent worker: 8 parallel GETs of
     one variant share one encode, and later GETs are answered from memory."""
@@ -145,6 +148,7 @@ def test_an_uncacheable_variant_is_encoded_once_for_concurrent_and_later_request
         server.stop()
 
 
+@pytest.mark.timed
 def test_queued_encodes_whose_clients_left_are_dropped(tmp_path: Path):
     """Eight clients ask for eight variants and hang up at once: their encodes, queued behind
     the worker's two encoding threads, are dropped, not made for nobody."""

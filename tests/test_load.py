@@ -30,6 +30,9 @@ from .servers import Load
 from .servers import Server
 from .support import connections_to_every_worker
 
+#: Its system tests hold time bounds: the timed lane (tests/conftest.py).
+pytestmark = pytest.mark.timed
+
 #: Pages the load threads cycle through: listings, a post, feeds, the churned post, health.
 PATHS = ["/", "/posts/hello-world", "/feed.xml", "/tags", "/posts/churn", "/sitemap.xml", "/healthz", "/page/2"]
 #: What the README promises for a content change (BLOG_RELOAD_INTERVAL is 1 s).

@@ -18,6 +18,9 @@ from .servers import Redis
 from .servers import Server
 from .support import wait_for
 
+#: Its system tests hold time bounds: the timed lane (tests/conftest.py).
+pytestmark = pytest.mark.timed
+
 
 @pytest.fixture
 def redis_server(tmp_path):

@@ -16,6 +16,9 @@ from tests.conftest import post_text
 from tests.htmlutil import Page
 from tests.servers import Server
 
+#: Its system tests hold time bounds: the timed lane (tests/conftest.py).
+pytestmark = pytest.mark.timed
+
 # Two clear topics, no tags: a robotics tutorial series and a baking diary. Dates alternate
 # between them, so a post's previous and next posts (left out of "Related") are the other topic.
 ROS = [
