@@ -146,23 +146,73 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(4, os.cpu_count() or 1)
 
 
+#: Where the last runs' test durations are kept (pytest's cache folder, .pytest_cache).
+DURATIONS_KEY = "blogapp/durations"
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test with its tier, and each system test with its lane (an xdist group: with
     ``--dist loadgroup`` one worker runs a group's tests one after another, while the other
-    workers run the unit and app tests)."""
+    workers run the unit and app tests). Then the longest work first, by the durations the
+    last runs took (``DURATIONS_KEY``): the lanes, then the modules, each by its tests' sum, so
+    no long module is started when the others are nearly done. A lane's or a module's tests
+    keep their order (module-scoped fixtures are made once), and every worker reads the same
+    file, so they all collect the same order, as pytest-xdist requires."""
     grouping = getattr(config.option, "loadgroup", False)  # True in an xdist worker with --dist loadgroup
+    cache = getattr(config, "cache", None)
+    durations: dict[str, float] = (cache.get(DURATIONS_KEY, {}) if cache is not None else {}) or {}
+    weight: dict[str, float] = {}
+    lanes: dict[str, str] = {}
     for item in items:
         tier = tier_of(item)
         item.add_marker(tier)
+        weight[item.nodeid] = durations.get(item.nodeid, 0.0)
         if tier == "system":
-            lane = lane_of(item)
+            lane = lanes[item.nodeid] = lane_of(item)
             item.add_marker(pytest.mark.xdist_group(lane))
-            if grouping and "@" not in item.nodeid.rpartition("]")[2]:
+    # A lane's or a module's tests as one block: its name, and the sum of its tests' durations.
+    block = {item.nodeid: lanes.get(item.nodeid) or item.nodeid.partition("::")[0] for item in items}
+    total: dict[str, float] = {}
+    for nodeid, name in block.items():
+        total[name] = total.get(name, 0.0) + weight[nodeid]
+    # The lanes first (they are the longest), then the modules; stable: each block keeps its order.
+    items.sort(key=lambda item: (item.nodeid not in lanes, -total[block[item.nodeid]]))
+    if grouping:
+        for item in items:
+            lane = lanes.get(item.nodeid)
+            if lane and "@" not in item.nodeid.rpartition("]")[2]:
                 # pytest-xdist 3.8 groups a test by renaming it "nodeid@group" through
                 # item._nodeid, which pytest 9 no longer reads (it reads item._id): without
                 # this the system tests would be spread over the workers like any other.
                 item._id = coerce_node_id(f"{item.nodeid}@{lane}")
+
+
+def _plain_nodeid(nodeid: str) -> str:
+    """``nodeid`` without the ``@lane`` a parallel run's report adds."""
+    head, sep, params = nodeid.rpartition("]")
+    tail = params if sep else nodeid
+    name, _, _ = tail.partition("@")
+    return head + sep + name if sep else name
+
+
+_RUN_DURATIONS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each test's setup, call and teardown time (in the main process, from every worker)."""
+    nodeid = _plain_nodeid(report.nodeid)
+    _RUN_DURATIONS[nodeid] = _RUN_DURATIONS.get(nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Keep this run's durations for the next run's order (in the main process only)."""
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _RUN_DURATIONS:
+        return
+    kept = cache.get(DURATIONS_KEY, {}) or {}
+    kept.update({nodeid: round(seconds, 3) for nodeid, seconds in _RUN_DURATIONS.items()})
+    cache.set(DURATIONS_KEY, kept)
 
 
 @pytest.fixture(autouse=True)
