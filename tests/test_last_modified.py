@@ -31,9 +31,6 @@ from tests.servers import Server
 from tests.servers import copy_project
 from tests.servers import start_nginx_stack
 
-#: Its system tests hold time bounds: the timed lane (tests/conftest.py).
-pytestmark = pytest.mark.timed
-
 ANCIENT = "Mon, 01 Jan 2001 00:00:00 GMT"
 
 

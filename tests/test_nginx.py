@@ -205,6 +205,7 @@ def _search_statuses(nginx, count: int, source: str = "127.0.0.1", start: int = 
     return statuses
 
 
+@pytest.mark.timed  # 25 requests well within the 7 s a limit of 2 a second needs
 def test_search_is_rate_limited_per_client_and_in_all(stack):
     """/search is never cached, so nginx limits it (issue 20, item 5): 2 a second per client
     address with a burst of 10, 20 a second for everyone with a burst of 40; past it, 429

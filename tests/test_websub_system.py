@@ -168,6 +168,7 @@ def test_two_gunicorns_sharing_redis_publish_once(tmp_path: Path, hub: Hub, subs
         redis.stop()
 
 
+@pytest.mark.timed  # pages within 0.5 s
 def test_a_hub_that_never_answers_does_not_slow_pages(tmp_path: Path) -> None:
     silent = SilentHub()
     server = start(tmp_path, silent.url)
