@@ -118,9 +118,9 @@ def tier_of(item: pytest.Item) -> str:
 
 
 #: The other system tests wait on their servers more than they compute: two lanes beside the
-#: timed one, of about the same time (each ~130 s in a whole run on 2 cores, 2026-12-06).
-#: Chromium's pages, the WebSub rounds and the slow clients in "system-b"; every other system
-#: test (nginx, hostile caches, Last-Modified, mounts) in "system".
+#: timed one, of about the same time (each ~110 s in a whole run on 2 cores, 2026-12-06).
+#: Chromium's pages and the WebSub rounds in "system-b"; every other system test (nginx, hostile
+#: clients and caches, Last-Modified, mounts) in "system".
 LANE_B_MODULES = {
     "test_browser",
     "test_code_blocks",
@@ -129,7 +129,6 @@ LANE_B_MODULES = {
     "test_avatar_contrast",
     "test_preview",
     "test_websub_system",
-    "test_hostile_server",
 }
 
 
