@@ -147,6 +147,24 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(4, os.cpu_count() or 1)
 
 
+#: How much less CPU a parallel worker asks for (``os.nice``) once it runs anything but the timed
+#: lane: the timed tests and the servers they start (children keep the parent's niceness) then
+#: wake first on a busy machine, instead of oversleeping a bound because four workers share two
+#: cores. The timed lane is the first work its worker gets (the lanes come first), so that
+#: worker stays at its niceness until the lane is done.
+UNTIMED_NICENESS = 10
+_niced = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global _niced
+    timed = item.get_closest_marker("timed") and item.get_closest_marker("system")
+    if not _niced and not timed and hasattr(item.config, "workerinput"):
+        os.nice(UNTIMED_NICENESS)
+        _niced = True
+
+
 #: Where the last runs' test durations are kept (pytest's cache folder, .pytest_cache).
 DURATIONS_KEY = "blogapp/durations"
 

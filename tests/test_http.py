@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
 import re
 import time
 
@@ -66,11 +67,16 @@ def test_conditional_requests_get_304_without_body(client, url, mimetype):
 
 
 def test_a_post_date_never_stands_for_a_page(client, write_post):
-    """A client that sends the post's date as If-Modified-Since gets the page anyway."""
-    write_post("dated.md", post_text("Dated", date="2024-05-01T10:00:00Z"))
+    """A client that sends the post's date as If-Modified-Since gets the page anyway: the page's
+    Last-Modified is when its file (and the folder) last changed, never the date it names."""
+    path = write_post("dated.md", post_text("Dated", date="2024-05-01T10:00:00Z"))
+    written = int(time.time()) - 2  # a finished second, so the answer is dated (not provisional)
+    for changed in (path, path.parent):
+        os.utime(changed, (written, written))
     response = client.get("/posts/dated", headers={"If-Modified-Since": "Wed, 01 May 2024 10:00:00 GMT"})
     assert response.status_code == 200 and b"Dated" in response.data
-    assert response.last_modified is None
+    assert response.last_modified is not None
+    assert response.last_modified.timestamp() >= written
 
 
 @pytest.mark.parametrize("updated", [None, '"2025-01-01T00:00:00Z"'])
