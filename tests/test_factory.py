@@ -6,7 +6,9 @@ import pytest
 from blogapp import create_app
 from blogapp.config import DEFAULTS
 from blogapp.config import ConfigError
+from blogapp.web import templating
 from blogapp.web.templating import CompiledTemplates
+from blogapp.web.templating import compile_templates
 
 
 def test_config_from_test_config(config):
@@ -99,3 +101,16 @@ def test_an_edited_template_is_compiled_again(monkeypatch):
     third = jinja2.Environment(loader=jinja2.DictLoader(sources), bytecode_cache=shared)
     assert third.get_template("page.html").render(x=3) == "new 3"
     assert compiled == ["page.html", "page.html"]  # the first and the edited source, not the second
+
+
+def test_templates_compiled_before_the_workers_fork_are_not_compiled_again(config, monkeypatch):
+    """wsgi.py compiles every template in gunicorn's master: a worker's first pages compile none."""
+    monkeypatch.setattr(templating, "COMPILED_TEMPLATES", CompiledTemplates())  # nothing compiled yet
+    app = create_app(config)
+    assert compile_templates(app) >= 15
+    compiled = _counting_compiles(monkeypatch)
+    client = app.test_client()
+    for url in ("/", "/posts/hello-world", "/tags", "/tags/python", "/archive", "/search?q=hello", "/sitemap.xml"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/posts/no-such-post").status_code == 404
+    assert compiled == []
