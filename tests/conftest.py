@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import json
 import os
 import re
 import shutil
@@ -172,6 +173,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 #: Where the last runs' test durations are kept (pytest's cache folder, .pytest_cache).
 DURATIONS_KEY = "blogapp/durations"
+#: Each module's unit and app tests' seconds as measured when tests/durations.json was last
+#: written (``python -m tests.durations``): the order of a run with no durations kept.
+_SHIPPED_DURATIONS: dict[str, float] = json.loads((Path(__file__).with_name("durations.json")).read_text())
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
@@ -195,11 +199,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if tier == "system":
             lane = lanes[item.nodeid] = lane_of(item)
             item.add_marker(pytest.mark.xdist_group(lane))
-    # A lane's or a module's tests as one block: its name, and the sum of its tests' durations.
+    # A lane's or a module's tests as one block: its name, and the sum of its tests' durations
+    # (for a module with none kept, tests/durations.json's figure: a fresh clone has no cache).
     block = {item.nodeid: lanes.get(item.nodeid) or item.nodeid.partition("::")[0] for item in items}
     total: dict[str, float] = {}
     for nodeid, name in block.items():
         total[name] = total.get(name, 0.0) + weight[nodeid]
+    for name, seconds in total.items():
+        if not seconds:
+            total[name] = _SHIPPED_DURATIONS.get(name, 0.0)
     # The lanes first (they are the longest), then the modules; stable: each block keeps its order.
     items.sort(key=lambda item: (item.nodeid not in lanes, -total[block[item.nodeid]]))
     if grouping:
