@@ -1,6 +1,6 @@
 """Helpers shared by test modules (test modules import from here, never from each other).
 
-- ``within``: fail instead of hanging when a block overruns;
+- ``within``: fail when a block uses more CPU than it should, or hangs;
 - ``wait_for``: poll a condition until it holds, with a timeout (instead of a fixed sleep);
 - ``FakeMonotonic``: a monotonic clock a test moves by hand (``ContentStore.monotonic``);
 - ``merge_bomb``: YAML front matter whose merge keys double at each level;
@@ -31,19 +31,30 @@ class Overran(BaseException):
 
 
 @contextlib.contextmanager
-def within(seconds: float) -> Iterator[None]:
-    """Fail (instead of hanging) when the block runs longer than ``seconds`` (main thread only)."""
+def within(seconds: float, wall: float | None = None) -> Iterator[None]:
+    """Fail (instead of hanging) when the block uses more than ``seconds`` of this process's CPU
+    time, or runs longer than ``wall`` seconds (default: ten times ``seconds``, at least 30), in
+    the main thread only. The CPU bound measures the work the code does, so it holds however
+    many other processes share the cores (a parallel run); the wall bound catches a block that
+    hangs without working (a lock, a wait)."""
+    wall = max(30.0, 10 * seconds) if wall is None else wall
 
-    def expired(*_args: object) -> None:
-        raise Overran(f"took longer than {seconds} s")
+    def used_cpu(*_args: object) -> None:
+        raise Overran(f"used more than {seconds} s of CPU")
 
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    def took(*_args: object) -> None:
+        raise Overran(f"took longer than {wall} s")
+
+    previous = signal.signal(signal.SIGPROF, used_cpu), signal.signal(signal.SIGALRM, took)
+    signal.setitimer(signal.ITIMER_PROF, seconds)  # counts the process's user + system time
+    signal.setitimer(signal.ITIMER_REAL, wall)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGPROF, previous[0])
+        signal.signal(signal.SIGALRM, previous[1])
 
 
 def wait_for(condition: Callable[[], T], timeout: float, what: str = "the condition", every: float = 0.02) -> T:

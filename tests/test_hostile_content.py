@@ -2,9 +2,9 @@
 indexing, exporting and serving it takes bounded work, and what comes out is well-formed and
 never carries a value the author did not mean as a URL, a path or a flag.
 
-Time limits here are a few times what the code takes now on a busy 2-core machine, and below
-what the old code took (minutes or hours, a few seconds for some): they catch the regression,
-not only a hang.
+Time limits here (``within``) are CPU seconds, a few times what the code uses now and below what
+the old code took (minutes or hours, a few seconds for some): they catch the regression, not
+only a hang, and hold however many other tests share the cores.
 """
 
 from __future__ import annotations

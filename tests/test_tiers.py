@@ -1,13 +1,19 @@
 """The suite's own plan (tests/conftest.py): tiers, lanes and the longest-first order keep each
-module's and each lane's tests together, so module-scoped servers are made once."""
+module's and each lane's tests together, so module-scoped servers are made once; and its time
+bounds (tests/support.within)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import _plain_nodeid
+from .support import Overran
+from .support import within
 
 ROOT = Path(__file__).parent.parent
 
@@ -42,3 +48,17 @@ def test_the_order_keeps_each_modules_tests_together():
         if not seen or seen[-1] != module:
             assert module not in seen, f"{module} comes in two places"
             seen.append(module)
+
+
+def test_within_bounds_the_cpu_a_block_uses_and_the_time_it_hangs():
+    """``within`` counts CPU seconds (a parallel run sharing the cores does not trip it), and a
+    generous wall time (a block that waits forever still fails)."""
+    started = time.monotonic()
+    with within(0.2):
+        time.sleep(0.4)  # longer than the CPU bound, but no work: fine
+    with pytest.raises(Overran, match="CPU"), within(0.2):
+        while True:  # work: stopped after 0.2 s of CPU
+            pass
+    with pytest.raises(Overran, match="took longer"), within(0.1, wall=0.3):
+        time.sleep(5)  # hangs: stopped at the wall bound
+    assert time.monotonic() - started < 3
