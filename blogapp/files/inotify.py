@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import queue
-import sys
 import threading
 import time
 
@@ -106,48 +104,22 @@ def _release(fd: int) -> None:
     """Close the inotify descriptor ``fd`` without waiting: the kernel's close of an inotify
     instance waits for a grace period (~16 ms measured here), which in a gevent worker would
     stop every greenlet, and in a test suite that makes and drops a thousand apps adds up to
-    half a minute. One real thread a process closes them (gevent's hub pool under gevent);
-    nothing else holds that descriptor number until it is closed. While the interpreter shuts
-    down (no new thread may start then) it is closed here."""
+    half a minute. A real thread closes it (gevent's hub pool under gevent); nothing else holds
+    that descriptor number until it is closed."""
+
+    def close() -> None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
     try:
-        if not sys.is_finalizing():
-            if offload.gevent_active():
-                import gevent
+        if offload.gevent_active():
+            import gevent
 
-                gevent.get_hub().threadpool.spawn(_close, fd)
-            else:
-                _closer().put(fd)
-            return
-    except Exception:  # no thread to be had: close it here
-        pass
-    _close(fd)
-
-
-def _close(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.close(fd)
-
-
-_queue: queue.SimpleQueue[int] | None = None
-_queue_pid = -1
-_queue_lock = threading.Lock()
-
-
-def _closer() -> queue.SimpleQueue[int]:
-    """This process's queue of descriptors to close, and the daemon thread that closes them
-    (made again in a forked child, which does not inherit the thread)."""
-    global _queue, _queue_pid
-    with _queue_lock:
-        if _queue is None or _queue_pid != os.getpid():
-            fds: queue.SimpleQueue[int] = queue.SimpleQueue()
-
-            def drain() -> None:
-                while True:
-                    _close(fds.get())
-
-            threading.Thread(target=drain, name="inotify-close", daemon=True).start()
-            _queue, _queue_pid = fds, os.getpid()
-        return _queue
+            gevent.get_hub().threadpool.spawn(close)
+        else:
+            threading.Thread(target=close, name="inotify-close", daemon=True).start()
+    except Exception:  # interpreter shutdown (no new threads): close it here
+        close()
 
 
 _LIBC: ctypes.CDLL | bool | None = False
