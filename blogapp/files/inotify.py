@@ -14,10 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import threading
 import time
-
-from .. import offload
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x002, 0x004, 0x008
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x040, 0x080, 0x100, 0x200
@@ -45,7 +42,8 @@ class Watch:
         # Apps made and dropped (tests, the CLI) must not pile up inotify instances, which
         # are limited per user (often 128).
         if self.fd >= 0 and self.pid == os.getpid():
-            _release(self.fd)
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
 
     @staticmethod
     def available() -> bool:
@@ -60,7 +58,8 @@ class Watch:
         """Watch ``folders`` instead; the next ``changed()`` opens the new watch (and says True)."""
         if folders != self.folders:
             if self.fd >= 0 and self.pid == os.getpid():
-                _release(self.fd)
+                with contextlib.suppress(OSError):
+                    os.close(self.fd)
             self.folders, self.pid, self.fd = folders, -1, -1
 
     def changed(self) -> bool:
@@ -85,7 +84,8 @@ class Watch:
     def _open(self) -> bool:
         libc = _libc()
         if self.pid == os.getpid() and self.fd >= 0:
-            _release(self.fd)
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
         # An inherited descriptor (from gunicorn's preloading master) is shared with the
         # master and every sibling, which would steal each other's events: open our own.
         self.pid = os.getpid()
@@ -98,28 +98,6 @@ class Watch:
         if self.fd < 0:
             self._failed_at = time.monotonic()
         return True  # a new watch knows nothing of the past: look once
-
-
-def _release(fd: int) -> None:
-    """Close the inotify descriptor ``fd`` without waiting: the kernel's close of an inotify
-    instance waits for a grace period (~16 ms measured here), which in a gevent worker would
-    stop every greenlet, and in a test suite that makes and drops a thousand apps adds up to
-    half a minute. A real thread closes it (gevent's hub pool under gevent); nothing else holds
-    that descriptor number until it is closed."""
-
-    def close() -> None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-    try:
-        if offload.gevent_active():
-            import gevent
-
-            gevent.get_hub().threadpool.spawn(close)
-        else:
-            threading.Thread(target=close, name="inotify-close", daemon=True).start()
-    except Exception:  # interpreter shutdown (no new threads): close it here
-        close()
 
 
 _LIBC: ctypes.CDLL | bool | None = False
