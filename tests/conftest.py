@@ -254,6 +254,27 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(autouse=True)
+def stores_stop_watching(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The apps a test makes stop watching their folders when it ends (ContentStore.close):
+    inotify instances are limited per user (often 128), a dropped app keeps its two until
+    Python's cyclic garbage collector runs, and five workers beside four lanes of servers ran
+    out, so that tests needing a working watch failed now and then."""
+    from blogapp.posts.store import ContentStore
+
+    made: list[ContentStore] = []
+    real_init = ContentStore.__init__
+
+    def init(self: ContentStore, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(ContentStore, "__init__", init)
+    yield
+    for store in made:
+        store.close()
+
+
+@pytest.fixture(autouse=True)
 def builds_served_before(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process apps date their build two seconds back. A build's first second has no
     Last-Modified yet and sends provisional ETags (blogapp/pagecache/lastmodified.py), so a

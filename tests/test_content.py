@@ -715,3 +715,24 @@ def test_feed_renderings_kept_are_bounded_in_count_and_bytes(monkeypatch):
     docs.render(posts["big"], for_page=False)
     docs.render(posts["big"], for_page=False)
     assert made.count("x" * 400) == 2  # over FEED_HTML_BYTES // 8: never kept
+
+
+@pytest.mark.skipif(not Watch.available(), reason="inotify is Linux-only")
+def test_a_closed_store_gives_its_watches_back_and_still_sees_changes(config, write_post):
+    """ContentStore.close returns its inotify instances at once (limited per user); the store
+    then looks at the files as polling does, so a change is still seen."""
+    config["BLOG_RELOAD_INTERVAL"] = 0
+    app = create_app(config)
+    store = content.get_store(app)
+    store.snapshot()
+    store.snapshot()  # the public files' watch opens once the posts say which files they use
+    watches = [w for w in (store._watch, store._public.watch) if w is not None]
+    assert watches and all(w.working for w in watches)
+    fds = [w.fd for w in watches]
+    store.close()
+    assert not any(w.working for w in watches)
+    for fd in fds:
+        with pytest.raises(OSError):
+            os.fstat(fd)
+    write_post("after-close.md", post_text("After Close"))
+    assert any(post.slug == "after-close" for post in store.snapshot().posts)

@@ -45,6 +45,15 @@ class Watch:
             with contextlib.suppress(OSError):
                 os.close(self.fd)
 
+    def close(self) -> None:
+        """Give the inotify instance back now (they are limited per user, often 128, and a
+        dropped one waits for Python's garbage collector); ``changed()`` then always says
+        True, as polling would."""
+        if self.fd >= 0 and self.pid == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+        self.fd, self.pid, self._failed_at = -1, os.getpid(), float("inf")  # never opened again
+
     @staticmethod
     def available() -> bool:
         return _libc() is not None

@@ -43,6 +43,11 @@ class PublicFiles:
         self.modified = 0.0
         self.fingerprint = self._digest()
 
+    @property
+    def watch(self) -> Watch | None:
+        """The inotify watch on the files' folders (None when polling)."""
+        return self._watch
+
     def use(self, refs: Iterable[str]) -> None:
         """The posts now use ``refs``; the next ``current()`` looks at them."""
         refs = tuple(sorted(set(refs)))

@@ -136,6 +136,14 @@ class ContentStore:
                     self._checked = self.monotonic() if first else started
         return self._snapshot
 
+    def close(self) -> None:
+        """Stop watching the posts and public folders (for an app one is done with: tests, a
+        tool that makes many apps); the store then looks at its files every interval, as with
+        BLOG_WATCH=poll."""
+        for watch in (self._watch, self._public.watch):
+            if watch is not None:
+                watch.close()
+
     @property
     def watched(self) -> bool:
         """True while inotify reports this folder's changes: a check then costs one read
