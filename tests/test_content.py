@@ -35,6 +35,7 @@ from blogapp.text import documents
 
 from .conftest import post_text
 from .support import FakeMonotonic
+from .support import wait_for
 
 #: Fixtures that are not posts at all: neither served nor reported.
 IGNORED = {".#lock.md", ".hidden.md", ".swap.md.swp", "backup.md~", "notes.txt", "subfolder"}
@@ -67,16 +68,6 @@ def slugs() -> set[str]:
 
 def invalid_names() -> dict[str, type]:
     return {os.path.basename(err.path): type(err) for err in content.invalid_posts()}
-
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    """Poll ``condition`` until it is true or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
 
 
 # --- which files are posts ------------------------------------------------------------------
@@ -467,10 +458,10 @@ def test_changes_show_within_two_seconds_with_a_reload_interval(make_app, write_
         assert content.get_post("late") is None
         version = content.content_version()
         write_post("late.md", post_text("Late"))
-        assert wait_for(lambda: content.get_post("late") is not None, timeout=2)
+        wait_for(lambda: content.get_post("late") is not None, 2, "the late post")
         assert content.content_version() != version
         write_post("late.md", post_text("Late, Edited"))
-        assert wait_for(lambda: content.get_post("late").title == "Late, Edited", timeout=2)
+        wait_for(lambda: content.get_post("late").title == "Late, Edited", 2, "the edit")
 
 
 # --- watching the folder -----------------------------------------------------------------------

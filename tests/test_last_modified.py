@@ -30,23 +30,13 @@ from tests.servers import Nginx
 from tests.servers import Server
 from tests.servers import copy_project
 from tests.servers import start_nginx_stack
+from tests.support import wait_for
 
 ANCIENT = "Mon, 01 Jan 2001 00:00:00 GMT"
 
 
 def _seconds(value: str) -> int:
     return int(email.utils.parsedate_to_datetime(value).timestamp())
-
-
-def _until(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
-    """Poll ``condition`` every 50 ms until it returns something true; that value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # -- the parts ------------------------------------------------------------------------------------
@@ -107,7 +97,7 @@ def dated(config):
     app = create_app(config)
     client = app.test_client()
     # The build was first served just now: its second must pass before a date is sent.
-    _until(lambda: client.get("/").headers.get("Last-Modified"), 3, "a Last-Modified")
+    wait_for(lambda: client.get("/").headers.get("Last-Modified"), 3, "a Last-Modified")
     return client
 
 
@@ -142,7 +132,7 @@ def test_every_page_has_the_sites_one_date(dated):
 def test_a_post_date_is_not_the_last_modified(dated, write_post):
     """The newest post is dated 2024; the date is when its file last changed."""
     write_post("dated.md", post_text("Dated", date="2024-05-01T10:00:00Z"))
-    modified = _until(lambda: dated.get("/posts/dated").headers.get("Last-Modified"), 3, "a Last-Modified")
+    modified = wait_for(lambda: dated.get("/posts/dated").headers.get("Last-Modified"), 3, "a Last-Modified")
     assert _seconds(modified) > time.time() - 10
     assert dated.get("/posts/dated", headers={"If-Modified-Since": "Wed, 01 May 2024 10:00:00 GMT"}).status_code == 200
 
@@ -237,7 +227,7 @@ def _expect(change: str, body: bytes) -> bool:
 
 def _dated_get(get: Callable[..., tuple[int, dict[str, str], bytes]], url: str, **headers: str):
     """A 200 for ``url`` that carries a Last-Modified (its second may still be running)."""
-    return _until(
+    return wait_for(
         lambda: (lambda r: r if r[0] == 200 and r[1].get("Last-Modified") else None)(get(url, **headers)),
         5,
         f"a dated 200 for {url}",
@@ -269,7 +259,9 @@ def _check(change: str, get: Callable[..., tuple[int, dict[str, str], bytes]], b
     """After the change, on every worker: If-Modified-Since with the old date gets a 200 with
     the new bytes and a later date; with the new date, a 304."""
     for url, (old_date, old_body) in before.items():
-        _until(lambda url=url: all(_expect(change, get(url)[2]) for _ in range(2 * WORKERS)), 15, f"{change} at {url}")
+        wait_for(
+            lambda url=url: all(_expect(change, get(url)[2]) for _ in range(2 * WORKERS)), 15, f"{change} at {url}"
+        )
         status, headers, body = _dated_get(get, url)
         assert _expect(change, body) and body != old_body
         new_date = headers["Last-Modified"]
@@ -293,7 +285,7 @@ def _before(get: Callable[..., tuple[int, dict[str, str], bytes]], change: str) 
         unchanged = all(get(url, **{"If-Modified-Since": held})[0] == 304 for _ in range(2 * WORKERS))
         return (held, body) if unchanged else None
 
-    return {url: _until(lambda url=url: agreed(url), 10, f"every worker to agree on {url}") for url in SHOWN[change]}
+    return {url: wait_for(lambda url=url: agreed(url), 10, f"every worker to agree on {url}") for url in SHOWN[change]}
 
 
 @pytest.mark.parametrize("change", CHANGES)
@@ -349,7 +341,7 @@ def _through_the_edge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: s
         due = _prepare(change, gunicorn.posts, due_in)
         get = _nginx_get(nginx)
         if change == "post deleted":  # written after the start: wait until it shows
-            _until(lambda: all(b"Doomed Post" in get(url)[2] for url in SHOWN[change]), 5, "the post shown")
+            wait_for(lambda: all(b"Doomed Post" in get(url)[2] for url in SHOWN[change]), 5, "the post shown")
         before = _before(get, change)
         _change(change, gunicorn.posts, project, due)
         if change == "template changed":
