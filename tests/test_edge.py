@@ -457,7 +457,9 @@ def test_spellings_of_a_path_share_one_edge_entry(stack, tmp_path):
         assert response.getheader("X-Cache-Status") in FROM_CACHE, spelled
     entries = [f for f in (tmp_path / "cache" / "pages").rglob("*") if f.is_file()]
     assert len(entries) == 1
-    # gunicorn saw the one spelling, once (and 304s if a copy was renewed meanwhile).
+    # gunicorn saw the one spelling, once (and 304s if a copy was renewed meanwhile). Its log
+    # line is written just after the answer: wait for it (and a moment for any other).
+    _upstream(gunicorn, "/posts/hello-world", 1)
     reached = [(path, int(status)) for path, status in _ACCESS.findall(gunicorn.log_text()) if path != "/healthz"]
     assert {path for path, _ in reached} == {"/posts/hello-world"}
     assert [status for _, status in reached].count(200) == 1
