@@ -429,7 +429,9 @@ def test_forged_headers_and_query_strings_cannot_poison_the_cache(stack):
     assert junk.getheader("X-Cache-Status") == "MISS"
     assert _get(nginx, "/").data == junk.data
     assert 200 not in _upstream(gunicorn, "/")  # rendered once, for the first, with its query string
-    assert [s for p, s in _ACCESS.findall(gunicorn.log_text()) if p.startswith("/?")] == ["200"]
+    queried = lambda: [s for p, s in _ACCESS.findall(gunicorn.log_text()) if p.startswith("/?")]  # noqa: E731
+    _wait_for(queried, timeout=5)  # its log line comes just after the answer
+    assert queried() == ["200"]
 
 
 #: Spellings of /posts/hello-world that nginx normalises ($uri): percent-encoded letters,
@@ -526,7 +528,9 @@ def test_large_and_slow_clients_stop_at_nginx(stack):
     finally:
         for sock in stalled:
             sock.close()
-    time.sleep(0.3)  # gunicorn logs just after answering
+    # gunicorn logs just after answering: wait for the page's line, then a moment for any other
+    _wait_for(lambda: len(_ACCESS.findall(gunicorn.log_text())) > before, timeout=5)
+    time.sleep(0.3)
     reached = _ACCESS.findall(gunicorn.log_text())[before:]
     # The page's first fill (and a 304 if its copy was renewed), nothing else.
     assert [status for _, status in reached].count("200") == 1 and {s for _, s in reached} <= {"200", "304"}
