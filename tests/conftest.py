@@ -8,9 +8,9 @@ import functools
 import inspect
 import json
 import os
-import re
 import shutil
 import time
+import types
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,9 +44,10 @@ HIDDEN_SLUGS = (
 
 
 #: A test is in the system tier if its code, a fixture it uses or a function of its module that
-#: it calls starts one of these (tests/servers.py, Playwright's browser).
-SYSTEM_CALLS = re.compile(
-    r"\b(?:Server|Redis|Nginx|nginx_stack|start_nginx_stack|Load|sync_playwright|launch_chromium)\("
+#: it calls (directly or through another) uses one of these names: they start a server
+#: (tests/servers.py) or Playwright's browser.
+SYSTEM_NAMES = frozenset(
+    {"Server", "Redis", "Nginx", "nginx_stack", "start_nginx_stack", "Load", "sync_playwright", "launch_chromium"}
 )
 #: A test that uses one of these fixtures (or calls create_app) is in the app tier, else unit.
 APP_FIXTURES = {"app", "client", "runner", "config"}
@@ -54,43 +55,41 @@ TIERS = ("unit", "app", "system")
 
 
 @functools.cache
+def _names(func: object) -> frozenset[str]:
+    """The global and attribute names ``func``'s code uses, its nested functions', lambdas'
+    and comprehensions' included: read from the compiled code, as every worker collects all
+    tests (reading each test's source took ~0.5 s of each worker's collection)."""
+    code = getattr(inspect.unwrap(func), "__code__", None)  # type: ignore[arg-type]
+    names: set[str] = set()
+    stack = [code] if isinstance(code, types.CodeType) else []
+    while stack:
+        code = stack.pop()
+        names.update(code.co_names)
+        stack.extend(const for const in code.co_consts if isinstance(const, types.CodeType))
+    return frozenset(names)
+
+
+@functools.cache
 def _starters(module: object) -> frozenset[str]:
     """Names of ``module``'s functions that start a server, directly or through one another."""
-    sources = {}
-    for name, func in vars(module).items():
-        if inspect.isfunction(func) and func.__module__ == module.__name__:
-            sources[name] = _source(func)
+    uses = {
+        name: _names(func)
+        for name, func in vars(module).items()
+        if inspect.isfunction(func) and func.__module__ == module.__name__
+    }
     found: set[str] = set()
     while True:
-        calls = re.compile(r"\b(?:" + "|".join(map(re.escape, found)) + r")\(") if found else None
-        more = {
-            n for n, s in sources.items() if n not in found and (SYSTEM_CALLS.search(s) or (calls and calls.search(s)))
-        }
+        more = {name for name, names in uses.items() if name not in found and names & (SYSTEM_NAMES | found)}
         if not more:
             return frozenset(found)
         found |= more
 
 
 @functools.cache
-def _source(func: object) -> str:
-    try:
-        return inspect.getsource(func)  # type: ignore[arg-type]
-    except (OSError, TypeError):
-        return ""
-
-
-@functools.cache
-def _starts(func: object, starters: frozenset[str]) -> bool:
-    """Does ``func``'s code start a server, or call one of ``starters`` (functions that do)?"""
-    source = _source(func)
-    calls = re.compile(r"\b(?:" + "|".join(map(re.escape, starters)) + r")\(") if starters else None
-    return bool(SYSTEM_CALLS.search(source) or (calls and calls.search(source)))
-
-
-@functools.cache
 def _ours(func: object) -> bool:
     """Is ``func`` defined under tests/ (not a fixture of pytest or a plugin)?"""
-    return str(inspect.getsourcefile(func) or "").startswith(str(Path(__file__).parent))  # type: ignore[arg-type]
+    code = getattr(inspect.unwrap(func), "__code__", None)  # type: ignore[arg-type]
+    return code is not None and code.co_filename.startswith(str(Path(__file__).parent))
 
 
 def _starts_a_server(item: pytest.Function) -> bool:
@@ -99,8 +98,8 @@ def _starts_a_server(item: pytest.Function) -> bool:
         defs = item._fixtureinfo.name2fixturedefs.get(name)
         if defs and _ours(defs[-1].func):
             funcs.append(defs[-1].func)
-    starters = _starters(item.module)
-    return any(_starts(func, starters) for func in funcs)
+    starters = SYSTEM_NAMES | _starters(item.module)
+    return any(_names(func) & starters for func in funcs)
 
 
 def tier_of(item: pytest.Item) -> str:
@@ -113,7 +112,7 @@ def tier_of(item: pytest.Item) -> str:
         return "unit"
     if _starts_a_server(item):
         return "system"
-    if APP_FIXTURES & set(item.fixturenames) or "create_app(" in _source(item.function):
+    if APP_FIXTURES & set(item.fixturenames) or "create_app" in _names(item.function):
         return "app"
     return "unit"
 

@@ -65,6 +65,7 @@ def exif_with_gps(orientation: int = 1) -> Image.Exif:
     return exif
 
 
+@functools.cache
 def bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
     """A valid PNG header claiming ``width`` x ``height`` 1-bit pixels, all zero: a few
     hundred KB on disk, gigabytes once decoded."""

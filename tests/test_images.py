@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -496,16 +497,16 @@ def test_unusable_cache_folder_still_serves_variants(config: dict, photo_post: P
 
 
 @pytest.mark.parametrize(
-    ("name", "data"),
+    ("name", "data"),  # made when the test runs, not in every worker's collection
     [
-        ("bomb.png", bomb_png()),
-        ("truncated.jpg", truncated_jpeg()),
-        ("text.jpg", b"this is not a picture\n" * 50),
-        ("empty.png", b""),
+        ("bomb.png", bomb_png),
+        ("truncated.jpg", truncated_jpeg),
+        ("text.jpg", lambda: b"this is not a picture\n" * 50),
+        ("empty.png", lambda: b""),
     ],
 )
-def test_hostile_cover_never_breaks_a_page(client, public_dir: Path, write_post, name: str, data: bytes):
-    (public_dir / "assets" / name).write_bytes(data)
+def test_hostile_cover_never_breaks_a_page(client, public_dir: Path, write_post, name: str, data: Callable[[], bytes]):
+    (public_dir / "assets" / name).write_bytes(data())
     write_post("hostile.md", post_text("Hostile", NEWEST, "![x](/assets/" + name + ")", coverImage="/assets/" + name))
     started = time.monotonic()
     for path in ("/", "/posts/hostile", "/feed.xml"):
