@@ -252,6 +252,40 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     cache.set(DURATIONS_KEY, kept)
 
 
+def _reuse_url_builders() -> None:
+    """Each app werkzeug binds compiles two URL-builder functions per rule from a generated
+    syntax tree (``Rule._compile_builder``): ~8 of create_app's ~10 ms, and the tests make
+    ~1,000 apps. The function depends only on the rule's parsed parts, its defaults' names and
+    ``append_unknown`` (it takes the rule as its first argument), so one compiled function
+    serves every app with the same rule: a test process compiles each once. A rule whose
+    default fills one of its own variables (the builder then holds that value converted by the
+    rule's converter) is compiled as usual. Production compiles each rule once per process
+    anyway; ``test_reused_url_builders_build_what_fresh_ones_do`` checks the two agree."""
+    from werkzeug.routing import Rule
+
+    compile_builder = Rule._compile_builder
+    if getattr(compile_builder, "reused", False):
+        return
+    compiled: dict[tuple, Callable[..., tuple[str, str]]] = {}
+
+    def reused(self: Rule, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
+        defaults = self.defaults or {}
+        if any(dynamic and name in defaults for dynamic, name in self._trace):
+            return compile_builder(self, append_unknown)
+        key = (self.rule, tuple(self._trace), tuple(defaults), append_unknown)
+        builder = compiled.get(key)
+        if builder is None:
+            builder = compiled[key] = compile_builder(self, append_unknown)
+        return builder
+
+    reused.reused = True  # type: ignore[attr-defined]
+    reused.original = compile_builder  # type: ignore[attr-defined]
+    Rule._compile_builder = reused  # type: ignore[method-assign]
+
+
+_reuse_url_builders()
+
+
 @pytest.fixture(autouse=True)
 def stores_stop_watching(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The apps a test makes stop watching their folders when it ends (ContentStore.close):

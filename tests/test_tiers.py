@@ -62,3 +62,38 @@ def test_within_bounds_the_cpu_a_block_uses_and_the_time_it_hangs():
     with pytest.raises(Overran, match="took longer"), within(0.1, wall=0.3):
         time.sleep(5)  # hangs: stopped at the wall bound
     assert time.monotonic() - started < 3
+
+
+def _same_code(a: object, b: object) -> bool:
+    ca, cb = a.__code__, b.__code__  # type: ignore[attr-defined]
+    return (ca.co_code, ca.co_consts, ca.co_varnames, ca.co_names, ca.co_name) == (
+        cb.co_code,
+        cb.co_consts,
+        cb.co_varnames,
+        cb.co_names,
+        cb.co_name,
+    )
+
+
+def test_reused_url_builders_build_what_fresh_ones_do(app):
+    """tests/conftest.py compiles each URL builder once a process: for every rule of the app,
+    and for rules alike in text but not in parts, the builder a rule gets is the one a fresh
+    compile makes; a rule whose default fills its own variable gets its own."""
+    from werkzeug.routing import Map
+    from werkzeug.routing import Rule
+
+    fresh = Rule._compile_builder.original  # type: ignore[attr-defined]
+    rules = list(app.url_map.iter_rules())
+    plain, on_subdomain = Rule("/p/<x>", endpoint="p"), Rule("/p/<x>", endpoint="p", subdomain="s")
+    Map([plain]), Map([on_subdomain], host_matching=False)
+    filled = [Rule("/d/<int:n>", endpoint="d", defaults={"n": n}) for n in (1, 2)]
+    for rule in filled:
+        Map([rule])
+    for rule in [*rules, plain, on_subdomain, *filled]:
+        assert _same_code(rule._build.__func__, fresh(rule, False)), rule
+        assert _same_code(rule._build_unknown.__func__, fresh(rule, True)), rule
+    assert plain._build.__func__ is not on_subdomain._build.__func__  # same text, other parts
+    assert filled[0].build({}) == ("", "/d/1") and filled[1].build({}) == ("", "/d/2")
+    assert len(rules) > 20 and app.url_map.bind("blog.example.com").build("static", {"filename": "a b"}) == (
+        "/static/a%20b"
+    )
