@@ -117,27 +117,21 @@ def tier_of(item: pytest.Item) -> str:
     return "unit"
 
 
-#: The other system tests wait on their servers more than they compute: three lanes beside the
+#: The other system tests wait on their servers more than they compute: four lanes beside the
 #: timed one, of about the same time, modules assigned longest first by what a whole run on 2
-#: cores measured (2026-12-06, ~130 s each); a module not named here goes to lane "system".
+#: cores measured (2026-12-06: ~75-105 s each); a module not named here goes to lane "system".
 #: Rebalance when a lane grows (tests/README.md says how).
 LANE_MODULES = {
-    "system-a": {
-        "test_last_modified",
-        "test_code_blocks",
-        "test_preview",
-        "test_series_browser",
-        "test_avatar_contrast",
-        "test_authors",
-    },
+    "system-a": {"test_last_modified", "test_code_blocks", "test_preview", "test_authors"},
     "system-b": {
         "test_hostile_server",
         "test_browser",
         "test_listings",
-        "test_nginx",
-        "test_trailing_slash",
+        "test_avatar_contrast",
+        "test_series_browser",
         "test_hostile_content",
     },
+    "system-c": {"test_websub_system", "test_nginx", "test_gunicorn", "test_trailing_slash"},
 }
 
 
@@ -152,10 +146,10 @@ def lane_of(item: pytest.Item) -> str:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: a worker for each of the four system lanes and one for the unit and app
+    """``-n auto``: a worker for each of the five system lanes and one for the unit and app
     tests beside them, at least (the lanes mostly wait on their servers); one a core on a
     larger machine."""
-    return max(5, os.cpu_count() or 1)
+    return max(6, os.cpu_count() or 1)
 
 
 #: How much less CPU a parallel worker asks for (``os.nice``) once it runs anything but the timed
