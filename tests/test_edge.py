@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -173,10 +174,13 @@ def _seen_after(change: Callable[[], float], condition: Callable[[], bool], idle
     after the change, then the one request sent must see it."""
     changed = change()
     if idle:
-        # 0.2 s before the bound: a sleep on a busy machine wakes late (once by 0.11 s, which
-        # failed the bound although that request saw the change)
+        # 0.2 s before the bound: a sleep on a busy machine wakes late (by 0.11 s once, by
+        # 0.2 s in a CI run); a request sent after the bound cannot judge it, so the attempt
+        # starts again (a request sent in time that does not see the change fails at once)
         time.sleep(max(0.0, changed + VISIBLE_WITHIN - 0.2 - time.monotonic()))
         asked = time.monotonic()
+        if asked - changed > VISIBLE_WITHIN:
+            raise AskedLate(f"asked {asked - changed:.3f} s after the change")
         assert condition(), "the first request after a quiet spell did not see the change"
         return asked - changed
     seen = _wait_for(condition)
@@ -184,8 +188,23 @@ def _seen_after(change: Callable[[], float], condition: Callable[[], bool], idle
     return seen - changed
 
 
+class AskedLate(Exception):
+    """The test's own sleep woke after the bound: its request cannot judge the promise."""
+
+
 @pytest.mark.parametrize("idle", [True, False], ids=["idle", "under-load"])
 def test_changes_show_through_the_edge_within_two_seconds(tmp_path, idle):
+    late = []
+    for attempt in range(3):
+        try:
+            return _changes_show_through_the_edge(tmp_path / f"attempt-{attempt}", idle)
+        except AskedLate as exc:
+            late.append(str(exc))
+    pytest.fail(f"the test's requests were sent late in every attempt: {late}")
+
+
+def _changes_show_through_the_edge(tmp_path: Path, idle: bool) -> None:
+    tmp_path.mkdir()
     gunicorn, nginx = start_nginx_stack(tmp_path)
     try:
         live = gunicorn.posts / "live.md"
@@ -227,7 +246,7 @@ def test_changes_show_through_the_edge_within_two_seconds(tmp_path, idle):
                 assert _wait_for(_contains(nginx, "/posts/hello-world", "Hello"), 1) is not None
                 assert "Scheduled Post" not in decoded_text(_get(nginx, "/"))
                 time.sleep(max(0.0, due - time.time()))
-                return time.monotonic()
+                return time.monotonic() - (time.time() - due)  # the moment it was due, however late this wakes
 
             delays["schedule"] = _seen_after(schedule, _contains(nginx, "/", "Scheduled Post"), idle)
         finally:
