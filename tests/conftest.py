@@ -9,6 +9,7 @@ import inspect
 import json
 import os
 import shutil
+import sys
 import time
 import types
 from collections.abc import Callable
@@ -150,6 +151,37 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     tests beside them, at least (the lanes mostly wait on their servers); one a core on a
     larger machine."""
     return max(6, os.cpu_count() or 1)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before the workers start (pytest-xdist starts them last): rewrite the test modules'
+    asserts once, into pytest's bytecode cache. In a fresh clone (CI, a newcomer's first run)
+    every worker would otherwise rewrite all of them at the same time: ~1.8 s of CPU each, six
+    times over; here ~1.7 s once (the fast loop from a fresh clone: 60 -> 52 s)."""
+    config = session.config
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        rewrite_asserts_once(config, Path(__file__).parent)
+
+
+def rewrite_asserts_once(config: pytest.Config, folder: Path) -> list[Path]:
+    """Write pytest's rewritten bytecode for each ``test_*.py`` of ``folder`` that has none
+    (or a stale one); the files written. Only a run's speed depends on it: when pytest's
+    internals differ or the folder is read-only, nothing is written and the workers rewrite."""
+    written: list[Path] = []
+    if sys.dont_write_bytecode:
+        return written
+    with contextlib.suppress(Exception):
+        from _pytest.assertion import rewrite
+
+        state = config.stash[rewrite.assertstate_key]
+        for path in sorted(folder.glob("test_*.py")):
+            cache = rewrite.get_cache_dir(path)
+            pyc = cache / (path.name[:-3] + rewrite.PYC_TAIL)
+            if rewrite._read_pyc(path, pyc, state.trace) is None and rewrite.try_makedirs(cache):
+                source_hash, code = rewrite._rewrite_test(path, config)
+                rewrite._write_pyc(state, code, source_hash, pyc)
+                written.append(pyc)
+    return written
 
 
 #: How much less CPU a parallel worker asks for (``os.nice``) once it runs anything but the timed

@@ -97,3 +97,27 @@ def test_reused_url_builders_build_what_fresh_ones_do(app):
     assert len(rules) > 20 and app.url_map.bind("blog.example.com").build("static", {"filename": "a b"}) == (
         "/static/a%20b"
     )
+
+
+def test_asserts_are_rewritten_once_before_the_workers_start(pytestconfig, tmp_path, monkeypatch):
+    """The controller writes the rewritten bytecode the workers then load (conftest's
+    pytest_sessionstart): what it writes is what pytest itself would load, and it is written
+    only when missing or stale."""
+    from _pytest.assertion import rewrite
+
+    from .conftest import rewrite_asserts_once
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    (tmp_path / "test_x.py").write_text("def check():\n    x = 1\n    assert x == 2\n")
+    (tmp_path / "helper.py").write_text("y = 1\n")
+    written = rewrite_asserts_once(pytestconfig, tmp_path)
+    assert [p.name for p in written] == ["test_x" + rewrite.PYC_TAIL]
+    assert rewrite_asserts_once(pytestconfig, tmp_path) == []  # fresh: not written again
+    code = rewrite._read_pyc(tmp_path / "test_x.py", written[0])
+    assert code is not None
+    namespace: dict = {}
+    exec(code, namespace)
+    with pytest.raises(AssertionError, match=r"assert 1 == 2"):  # pytest's rewritten message
+        namespace["check"]()
+    (tmp_path / "test_x.py").write_text("def check():\n    assert 3 == 4\n")
+    assert rewrite_asserts_once(pytestconfig, tmp_path) == written  # stale: written again
