@@ -200,6 +200,7 @@ def test_changes_show_through_the_edge_within_two_seconds(tmp_path, idle):
             return _changes_show_through_the_edge(tmp_path / f"attempt-{attempt}", idle)
         except AskedLate as exc:
             late.append(str(exc))
+            print(f"\nattempt {attempt + 1}: {exc}; starting again")
     pytest.fail(f"the test's requests were sent late in every attempt: {late}")
 
 
