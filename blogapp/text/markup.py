@@ -208,15 +208,16 @@ _PLAIN = "blogapp_plain_paragraphs"
 def _defuse_brackets(state: StateCore) -> None:
     """Before inline parsing: note each paragraph (or heading, or cell) with more than
     MAX_BRACKETS ``[``, for ``_plain_paragraph`` to take whole as text."""
-    plain = [t.content for t in state.tokens if t.type == "inline" and t.content.count("[") > MAX_BRACKETS]
-    if plain:
-        state.env[_PLAIN] = plain
+    # By identity: the inline parser is handed each token's own content string (alive all along).
+    state.env[_PLAIN] = {
+        id(t.content) for t in state.tokens if t.type == "inline" and t.content.count("[") > MAX_BRACKETS
+    }
 
 
 def _plain_paragraph(state: StateInline, silent: bool) -> bool:
     """The first inline rule: a paragraph ``_defuse_brackets`` noted is one text token,
     its characters as written (no links, emphasis or code spans), in time linear in it."""
-    if state.pos or not any(state.src is text for text in state.env.get(_PLAIN, ())):
+    if state.pos or id(state.src) not in state.env.get(_PLAIN, ()):
         return False
     if not silent:
         state.push("text", "", 0).content = state.src
