@@ -315,7 +315,9 @@ def _reuse_url_builders() -> None:
     Rule._compile_builder = reused  # type: ignore[method-assign]
 
 
-_reuse_url_builders()
+def pytest_configure(config: pytest.Config) -> None:
+    """In the test processes only (not in what imports this module, such as bench/websub.py)."""
+    _reuse_url_builders()
 
 
 @pytest.fixture(autouse=True)
